@@ -1,0 +1,41 @@
+"""The blueprint and API classes every use case is built from."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from flask_smorest import Api, Blueprint
+
+from mlservice.errors import register_error_handlers
+from mlservice.parsing import StrictJSONParser
+from mlservice.schemas import ErrorSchema
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api, with our error handlers and error schema instead of its own."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        register_error_handlers(self._app)
+
+
+class ServiceBlueprint(Blueprint):
+    """A blueprint whose JSON bodies go through the hardened parser."""
+
+    ARGUMENTS_PARSER = StrictJSONParser()
+
+    def errors(self, *codes: int) -> Callable[[Any], Any]:
+        """Document the error statuses an operation can answer, all in the error shape."""
+
+        def decorator(func: Any) -> Any:
+            for code in codes:
+                func = self.alt_response(code, schema=ErrorSchema, description=HTTPStatus(code).phrase)(func)
+            return func
+
+        return decorator
+
+
+#: Statuses every JSON-body prediction can answer besides 200.
+PREDICTION_ERRORS = (400, 413, 415, 422, 503)

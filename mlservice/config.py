@@ -1,0 +1,49 @@
+"""Layered configuration: defaults, then a TOML file, then ``MLSERVICE_*``, then a mapping.
+
+Each layer overrides the one before, so an operator can change one setting with
+an environment variable without copying the whole file, and tests can pass a
+mapping without touching the environment.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_ENV = "MLSERVICE_CONFIG"
+DEFAULT_CONFIG_FILE = ROOT / "configs" / "service.toml"
+
+
+class Defaults:
+    """Safe values for every setting the code reads."""
+
+    MODELS_CONFIG = str(ROOT / "configs" / "models.toml")
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    JSON_SORT_KEYS = False
+    API_TITLE = "mlservice"
+    API_VERSION = "1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
+    """Apply the four layers to ``app.config``."""
+    app.config.from_object(Defaults)
+    path = Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+    if app.config.from_file(str(path), load=tomllib.load, text=False, silent=CONFIG_ENV not in os.environ):
+        _resolve_relative(app, path.parent)
+    app.config.from_prefixed_env("MLSERVICE")
+    app.config.update(overrides or {})
+
+
+def _resolve_relative(app: Flask, base: Path) -> None:
+    """Paths in a config file are relative to that file, wherever the process starts."""
+    app.config["MODELS_CONFIG"] = str((base / app.config["MODELS_CONFIG"]).resolve())

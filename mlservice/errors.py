@@ -1,0 +1,120 @@
+"""Domain exceptions and the one error shape every failure is answered in.
+
+Every error, whether raised by our services, by webargs validation, by Werkzeug
+routing or by a bug, leaves through :func:`error_response`, so clients parse one
+shape: ``{"code", "status", "message", "errors"?}``. Nothing from the request
+body is ever put into it.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+#: Keys of error mappings are field names or list indexes; a key that is neither
+#: could carry client data (an unknown field named after a patient), so it is masked.
+_SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_MASKED_KEY = "<unknown field>"
+
+
+class ServiceError(Exception):
+    """Base of domain errors; subclasses fix the HTTP status."""
+
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, errors: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class NotFound(ServiceError):
+    status = HTTPStatus.NOT_FOUND
+
+
+class InvalidInput(ServiceError):
+    """Input that passed the schema but not the loaded model (e.g. an unknown item id)."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class ModelNotReady(ServiceError):
+    """The model behind a use case is not loaded; the use case answers 503 until it is."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+def error_response(
+    status: int, message: str, errors: Any = None, headers: Any = None
+) -> Response:
+    """Build the one error shape."""
+    body: dict[str, Any] = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
+    if errors:
+        body["errors"] = _mask_keys(errors)
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in headers or ():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _mask_keys(errors: Any) -> Any:
+    if isinstance(errors, dict):
+        return {_safe_key(k): _mask_keys(v) for k, v in errors.items()}
+    if isinstance(errors, list):
+        return [_mask_keys(v) for v in errors]
+    return errors
+
+
+def _safe_key(key: Any) -> Any:
+    if isinstance(key, int) or (isinstance(key, str) and _SAFE_KEY.match(key)):
+        return key
+    return _MASKED_KEY
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    """Werkzeug and webargs errors; keeps headers such as ``Allow`` on a 405."""
+    data = getattr(error, "data", None) or {}
+    message = data.get("message") or _MESSAGES.get(error.code, error.description)
+    errors = data.get("errors") or data.get("messages")
+    headers = list(error.get_headers()) + list((data.get("headers") or {}).items())
+    return error_response(error.code or 500, message, errors, headers)
+
+
+def handle_service_error(error: ServiceError) -> Response:
+    return error_response(error.status, error.message, error.errors)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    """A bug: log its type and where it happened, never its message (it may hold data)."""
+    frames = traceback.extract_tb(error.__traceback__)[-3:]
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    log.error("unhandled %s at %s", type(error).__name__, where)
+    return error_response(500, "Internal server error.")
+
+
+_MESSAGES = {
+    400: "The request body is not valid JSON.",
+    404: "No such resource.",
+    405: "Method not allowed on this resource; see the Allow header.",
+    413: "The request body is too large.",
+    415: "The request body must be JSON (Content-Type: application/json).",
+    422: "The input failed validation; see errors for each field.",
+    500: "Internal server error.",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """The one place where exceptions become responses."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,49 @@
+"""How to call each kind of model, so the registry can replay golden examples.
+
+The same functions serve requests, so a model that passes its golden examples
+at load time is exercised exactly the way it will be in production.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+TOLERANCE = 1e-9
+
+
+def positive_probability(estimator: Any, rows: list[list[Any]]) -> np.ndarray:
+    """P(class 1) for rows in the card's feature order (``None`` = missing)."""
+    return estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
+
+
+def recommend(estimator: Any, query: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray]:
+    """Dispatch a query to the recommender: (strategy, item ids, scores), best first."""
+    k = query["k"]
+    if "liked_items" in query:
+        return "item_similarity", *estimator.recommend_for_items(query["liked_items"], k)
+    if estimator.has_user(query["user_id"]):
+        return "collaborative", *estimator.recommend_for_user(query["user_id"], k)
+    return "popularity", *estimator.popular(k)
+
+
+def golden_mismatches(kind: str, estimator: Any, golden: tuple[dict[str, Any], ...]) -> int:
+    """How many golden examples the loaded model fails to reproduce."""
+    if kind == "binary_classifier":
+        got = positive_probability(estimator, [g["input"] for g in golden])
+        want = np.array([g["output"][0] for g in golden], dtype=float)
+        return int(np.sum(~np.isclose(got, want, rtol=0, atol=TOLERANCE)))
+    return sum(_recommendation_differs(estimator, g) for g in golden)
+
+
+def _recommendation_differs(estimator: Any, example: dict[str, Any]) -> bool:
+    _, items, scores = recommend(estimator, example["input"])
+    want = example["output"]
+    return list(map(int, items)) != want["items"] or not np.allclose(
+        scores, want["scores"], rtol=0, atol=TOLERANCE
+    )
+
+
+def to_rows(records: list[dict[str, Any]], columns: tuple[str, ...]) -> list[list[Any]]:
+    """Validated records as rows in the model's column order."""
+    return [[record[c] for c in columns] for record in records]

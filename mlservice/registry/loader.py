@@ -1,0 +1,93 @@
+"""Load one artifact, trusting nothing until it has passed every check.
+
+Order matters: the digest is checked on the bytes in memory *before* they are
+unpickled (unpickling runs code), and those same bytes are what gets unpickled,
+so the file cannot change between the check and the load.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from datetime import datetime, timezone
+
+import joblib
+from sklearn.exceptions import InconsistentVersionWarning
+
+from mlservice.registry.card import CardError, ModelCard, read_card
+from mlservice.registry.compat import incompatibilities
+from mlservice.registry.kinds import golden_mismatches
+from mlservice.registry.model import LoadedModel
+from mlservice.registry.spec import ModelSpec
+from mlservice.usecase import IncompatibleModel, UseCase
+
+
+class ModelLoadError(Exception):
+    """Why a model was refused: paths, digests and versions only, never data."""
+
+
+def load_model(spec: ModelSpec, use_case: UseCase) -> LoadedModel:
+    """Verify and load ``spec``; raise :class:`ModelLoadError` with the reason."""
+    payload = _read_verified(spec)
+    card = _read_card(spec)
+    try:
+        columns = use_case.bind(card)
+        settings = use_case.validate_settings(spec.settings)
+    except IncompatibleModel as exc:
+        raise ModelLoadError(f"incompatible with use case {use_case.name}: {exc}") from None
+    estimator = _unpickle(spec, payload)
+    failed = _golden(card, estimator)
+    if failed:
+        raise ModelLoadError(f"{failed} of {len(card.golden)} golden examples differ from the card")
+    return LoadedModel(spec, card, estimator, columns, settings, datetime.now(timezone.utc))
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_verified(spec: ModelSpec) -> bytes:
+    try:
+        payload = spec.artifact.read_bytes()
+    except OSError as exc:
+        raise ModelLoadError(f"cannot read artifact {spec.artifact}: {exc.strerror or type(exc).__name__}") from None
+    actual = sha256_hex(payload)
+    if actual != spec.sha256:
+        raise ModelLoadError(
+            f"digest mismatch for {spec.artifact}: config pins sha256 {spec.sha256[:12]}…, file has {actual[:12]}…"
+        )
+    return payload
+
+
+def _read_card(spec: ModelSpec) -> ModelCard:
+    try:
+        card = read_card(spec.artifact_dir)
+    except CardError as exc:
+        raise ModelLoadError(str(exc)) from None
+    problems = incompatibilities(card.libraries)
+    if card.sha256 != spec.sha256:
+        problems.append(f"card describes artifact {card.sha256[:12]}…, not {spec.sha256[:12]}…")
+    if card.version != spec.version:
+        problems.append(f"config says version {spec.version}, card says {card.version}")
+    if problems:
+        raise ModelLoadError("; ".join(problems))
+    return card
+
+
+def _unpickle(spec: ModelSpec, payload: bytes) -> object:
+    """Any failure of a corrupt or foreign pickle becomes one clear refusal."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InconsistentVersionWarning)
+            return joblib.load(io.BytesIO(payload))
+    except InconsistentVersionWarning as exc:
+        raise ModelLoadError(f"{spec.artifact} was pickled with scikit-learn {exc.original_sklearn_version}") from None
+    except Exception as exc:  # noqa: BLE001 - truncated pickles raise anything
+        raise ModelLoadError(f"cannot unpickle {spec.artifact}: {type(exc).__name__}") from None
+
+
+def _golden(card: ModelCard, estimator: object) -> int:
+    try:
+        return golden_mismatches(card.kind, estimator, card.golden)
+    except Exception as exc:  # noqa: BLE001 - a foreign object may fail any way
+        raise ModelLoadError(f"golden examples could not run: {type(exc).__name__}") from None

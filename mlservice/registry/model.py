@@ -1,0 +1,26 @@
+"""A model that passed every check, ready to serve."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mlservice.registry.card import ModelCard
+from mlservice.registry.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """Everything a request needs, frozen so a request sees one consistent version."""
+
+    spec: ModelSpec
+    card: ModelCard
+    estimator: Any
+    columns: tuple[str, ...]
+    settings: dict[str, Any]
+    loaded_at: datetime
+
+    @property
+    def ref(self) -> dict[str, str]:
+        """Name, version and short digest, as every prediction response carries them."""
+        return {"name": self.spec.name, "version": self.spec.version, "digest": self.spec.sha256[:12]}

@@ -1,0 +1,74 @@
+"""Credit applicant input and risk output.
+
+Fields follow the credit_data set the model is trained on (modeldata); money
+amounts are in that data's own units, unconverted. Optional fields may be
+omitted or null: the model imputes them, as it did for applicants in training.
+"""
+from __future__ import annotations
+
+from marshmallow import fields, validate, validates_schema, ValidationError
+
+from mlservice.schemas import (
+    ModelRefSchema,
+    StrictFloat,
+    StrictInteger,
+    StrictSchema,
+    batch_of,
+    category,
+    feature,
+)
+
+HOME = ["ignore", "other", "owner", "parents", "priv", "rent"]
+MARITAL = ["divorced", "married", "separated", "single", "widow"]
+JOB = ["fixed", "freelance", "others", "partime"]
+DECISIONS = ["approve", "review", "decline"]
+MONEY = validate.Range(min=0, max=100_000_000)
+
+
+class ApplicantSchema(StrictSchema):
+    """One loan applicant."""
+
+    seniority = feature(StrictInteger, "Seniority", "Years with the current employer.", example=9, validate=validate.Range(0, 80))
+    home = feature(fields.String, "Home", f"Housing: one of {', '.join(HOME)}.", example="rent", required=False, validate=category(HOME))
+    time = feature(StrictInteger, "Time", "Requested loan term, in months.", example=60, validate=validate.Range(1, 480))
+    age = feature(StrictInteger, "Age", "Applicant's age, in years.", example=30, validate=validate.Range(18, 120))
+    marital = feature(fields.String, "Marital", "Marital status.", example="married", required=False, validate=category(MARITAL))
+    records = feature(fields.String, "Records", "Whether the applicant has past default records.", example="no", validate=category(["no", "yes"]))
+    job = feature(fields.String, "Job", "Type of employment.", example="freelance", required=False, validate=category(JOB))
+    expenses = feature(StrictFloat, "Expenses", "Monthly expenses.", example=73, validate=MONEY)
+    income = feature(StrictFloat, "Income", "Monthly income.", example=129, required=False, validate=MONEY)
+    assets = feature(StrictFloat, "Assets", "Total assets.", example=0, required=False, validate=MONEY)
+    debt = feature(StrictFloat, "Debt", "Total outstanding debt.", example=0, required=False, validate=MONEY)
+    amount = feature(StrictFloat, "Amount", "Requested loan amount.", example=800, validate=validate.Range(min=1, max=100_000_000))
+    price = feature(StrictFloat, "Price", "Price of the financed good.", example=846, validate=validate.Range(min=1, max=100_000_000))
+
+
+ApplicantBatchSchema = batch_of(ApplicantSchema, "Applicants to assess, in order.")
+
+EXAMPLE_APPLICANT = {name: f.metadata["example"] for name, f in ApplicantSchema().fields.items()}
+
+
+class AssessmentSchema(StrictSchema):
+    probability_of_default = fields.Float(required=True, metadata={"description": "Model probability that the loan goes bad."})
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS), metadata={"description": "approve below review_at, decline at or above decline_at, review between."})
+
+
+class RiskResultSchema(AssessmentSchema):
+    model = fields.Nested(ModelRefSchema, required=True)
+
+
+class RiskBatchResultSchema(StrictSchema):
+    results = fields.List(fields.Nested(AssessmentSchema), required=True)
+    model = fields.Nested(ModelRefSchema, required=True)
+
+
+class RiskSettingsSchema(StrictSchema):
+    """``[models.risk.settings]``: decision thresholds on the probability of default."""
+
+    review_at = StrictFloat(required=True, validate=validate.Range(0, 1))
+    decline_at = StrictFloat(required=True, validate=validate.Range(0, 1))
+
+    @validates_schema
+    def _ordered(self, data: dict, **kwargs: object) -> None:
+        if data["review_at"] > data["decline_at"]:
+            raise ValidationError("review_at must not exceed decline_at.")

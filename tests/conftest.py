@@ -1,0 +1,43 @@
+"""Fixtures: every app is built through the factory; unit tests use tiny models in tmp_path."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from flask import Flask
+
+from mlservice import create_app
+from tests.factories import tiny_diagnose_model, write_artifact, write_models_config
+
+ROOT = Path(__file__).resolve().parents[1]
+DIAGNOSE_SETTINGS = {"threshold": 0.5}
+
+
+@pytest.fixture(scope="module")
+def app() -> Flask:
+    """The app on the committed config and artifacts (module scope: loading is the slow part)."""
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture()
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture()
+def tiny_entry(tmp_path: Path) -> dict[str, Any]:
+    """A valid models-config entry for a tiny diagnose model under tmp_path."""
+    entry = write_artifact(tmp_path / "artifacts", tiny_diagnose_model())
+    return {**entry, "settings": dict(DIAGNOSE_SETTINGS)}
+
+
+@pytest.fixture()
+def make_app(tmp_path: Path) -> Callable[..., Flask]:
+    """Build an app whose models config holds ``entries`` (name -> entry)."""
+
+    def build(entries: dict[str, dict[str, Any]]) -> Flask:
+        config = write_models_config(tmp_path / "models.toml", entries)
+        return create_app({"TESTING": True, "MODELS_CONFIG": str(config)})
+
+    return build

@@ -1,0 +1,74 @@
+"""Tiny artifacts written into a temporary directory, the way training writes real ones."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mlservice.registry.card import write_card
+from mlservice.registry.compat import library_versions
+from mlservice.registry.kinds import positive_probability
+
+PIMA = ["npreg", "glu", "bp", "skin", "bmi", "ped", "age"]
+PATIENT = {"pregnancies": 2, "glucose": 150.0, "blood_pressure": 70.0, "skin_thickness": 30.0,
+           "bmi": 33.0, "pedigree": 0.5, "age": 40}
+PATIENT_ROW = [2, 150.0, 70.0, 30.0, 33.0, 0.5, 40]
+
+
+def tiny_diagnose_model(seed: int = 0) -> Any:
+    """A 7-feature logistic regression fitted on 60 synthetic patients."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.integers(0, 10, 60), rng.normal(120, 30, 60), rng.normal(70, 10, 60),
+                         rng.normal(29, 10, 60), rng.normal(32, 6, 60), rng.uniform(0.1, 2, 60),
+                         rng.integers(21, 70, 60)])
+    y = (X[:, 1] + rng.normal(0, 15, 60) > 125).astype(int)
+    return make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+
+
+def diagnose_features() -> list[dict[str, Any]]:
+    return [{"name": n, "type": "integer" if n in ("npreg", "age") else "number"} for n in PIMA]
+
+
+def write_artifact(root: Path, estimator: Any, *, name: str = "diagnose", version: str = "0.1.0",
+                   features: list[dict[str, Any]] | None = None, golden_rows: list[list[Any]] | None = None,
+                   **card: Any) -> dict[str, str]:
+    """Dump ``estimator`` and its card; return the models-config entry that pins it."""
+    folder = root / name / version
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.joblib"
+    joblib.dump(estimator, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    rows = golden_rows or [PATIENT_ROW]
+    golden = [{"input": r, "output": [float(p)]} for r, p in zip(rows, positive_probability(estimator, rows))]
+    write_card(folder, {
+        "name": name, "version": version, "use_case": name, "kind": "binary_classifier",
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "artifact": {"file": "model.joblib", "sha256": digest},
+        "libraries": library_versions(), "features": features or diagnose_features(),
+        "classes": [0, 1], "golden": golden, **card,
+    })
+    return {"version": version, "artifact": str(path), "sha256": digest}
+
+
+def write_models_config(path: Path, entries: dict[str, dict[str, Any]]) -> Path:
+    """A models TOML file; ``settings`` sub-tables are written as such."""
+    lines = []
+    for name, entry in entries.items():
+        lines.append(f"[models.{name}]")
+        lines += [f"{k} = {_toml(v)}" for k, v in entry.items() if k != "settings"]
+        if "settings" in entry:
+            lines.append(f"[models.{name}.settings]")
+            lines += [f"{k} = {_toml(v)}" for k, v in entry["settings"].items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _toml(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)

@@ -1,0 +1,4 @@
+"""WSGI entry point for gunicorn: ``gunicorn wsgi:app``."""
+from mlservice import create_app
+
+app = create_app()
