@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Flask
 
-from mlservice import admin, diagnose, recommend, risk
+from mlservice import admin, auth, diagnose, jsonprovider, observability, recommend, risk, security
 from mlservice.blueprint import ServiceApi
 from mlservice.config import load_config
 from mlservice.registry.extension import ModelRegistry
+from mlservice.schemas import SchemaExtrasPlugin
 
 #: The one registration list: adding a use case means adding its package here.
 USE_CASES = (risk.USE_CASE, diagnose.USE_CASE, recommend.USE_CASE)
@@ -19,9 +20,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app: layered config, API and error handlers, blueprints, then models."""
     app = Flask(__name__)
     load_config(app, config)
-    api = ServiceApi(app)
-    for use_case in USE_CASES:
+    jsonprovider.init_app(app)
+    observability.init_app(app)
+    auth.init_app(app)
+    security.init_app(app)
+    if not app.config["DOCS_ENABLED"]:
+        app.config["OPENAPI_URL_PREFIX"] = None
+    api = ServiceApi(app, spec_kwargs={"extra_plugins": [SchemaExtrasPlugin()]})
+    use_cases = [u for u in USE_CASES if u.name in app.config["USE_CASES"]]
+    for use_case in use_cases:
         api.register_blueprint(use_case.blueprint)
     api.register_blueprint(admin.blp)
-    ModelRegistry(app, USE_CASES)
+    ModelRegistry(app, use_cases)
     return app

@@ -23,7 +23,15 @@ class Defaults:
     """Safe values for every setting the code reads."""
 
     MODELS_CONFIG = str(ROOT / "configs" / "models.toml")
+    USE_CASES = ["risk", "diagnose", "recommend"]  # serve a subset to split use cases across fleets
+    MODELS_POLL_SECONDS = 2.0  # how often each worker checks the models config; 0 = never
+    MODELS_STATE_DIR = None  # where workers share the last good deployments (default /dev/shm/mlservice)
     MAX_CONTENT_LENGTH = 1024 * 1024
+    AUTH_ENABLED = False  # on in configs/production.toml
+    API_KEYS_FILE = None  # TOML of key digests and scopes (see mlservice keys new)
+    API_KEYS = None  # JSON list of {"id", "key", "scopes"} from a secret store (MLSERVICE_API_KEYS)
+    DOCS_ENABLED = True  # /docs and /openapi.json
+    DOCS_SCOPE = None  # set to "admin" to require a key for the docs
     JSON_SORT_KEYS = False
     API_TITLE = "mlservice"
     API_VERSION = "1"
@@ -31,7 +39,9 @@ class Defaults:
     OPENAPI_URL_PREFIX = "/"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"  # served from the swagger-ui-bundle-v2 wheel, not a CDN
+    BEHIND_PROXY = False  # True behind exactly one reverse proxy (nginx): trust its X-Forwarded-*
+    LOG_LEVEL = "INFO"
 
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
@@ -46,4 +56,6 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
 
 def _resolve_relative(app: Flask, base: Path) -> None:
     """Paths in a config file are relative to that file, wherever the process starts."""
-    app.config["MODELS_CONFIG"] = str((base / app.config["MODELS_CONFIG"]).resolve())
+    for key in ("MODELS_CONFIG", "API_KEYS_FILE"):
+        if app.config.get(key):
+            app.config[key] = str((base / app.config[key]).resolve())

@@ -38,6 +38,15 @@ def make_app(tmp_path: Path) -> Callable[..., Flask]:
 
     def build(entries: dict[str, dict[str, Any]]) -> Flask:
         config = write_models_config(tmp_path / "models.toml", entries)
-        return create_app({"TESTING": True, "MODELS_CONFIG": str(config)})
+        return create_app({"TESTING": True, "MODELS_CONFIG": str(config), "MODELS_STATE_DIR": str(tmp_path / "state")})
 
     return build
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print how many fuzz cases ran, so CI logs show the figure."""
+    from tests import test_fuzz
+
+    for where, count in test_fuzz.CASES.items():
+        if count:
+            terminalreporter.write_line(f"schemathesis cases run ({where}): {count}")

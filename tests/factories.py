@@ -22,18 +22,26 @@ PATIENT = {"pregnancies": 2, "glucose": 150.0, "blood_pressure": 70.0, "skin_thi
 PATIENT_ROW = [2, 150.0, 70.0, 30.0, 33.0, 0.5, 40]
 
 
-def tiny_diagnose_model(seed: int = 0) -> Any:
-    """A 7-feature logistic regression fitted on 60 synthetic patients."""
+def tiny_patients(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """60 synthetic patients (Pima column order) and their labels."""
     rng = np.random.default_rng(seed)
     X = np.column_stack([rng.integers(0, 10, 60), rng.normal(120, 30, 60), rng.normal(70, 10, 60),
                          rng.normal(29, 10, 60), rng.normal(32, 6, 60), rng.uniform(0.1, 2, 60),
                          rng.integers(21, 70, 60)])
-    y = (X[:, 1] + rng.normal(0, 15, 60) > 125).astype(int)
-    return make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    return X, (X[:, 1] + rng.normal(0, 15, 60) > 125).astype(int)
 
 
-def diagnose_features() -> list[dict[str, Any]]:
-    return [{"name": n, "type": "integer" if n in ("npreg", "age") else "number"} for n in PIMA]
+def tiny_diagnose_model(seed: int = 0) -> Any:
+    """A 7-feature logistic regression fitted on 60 synthetic patients."""
+    return make_pipeline(StandardScaler(), LogisticRegression()).fit(*tiny_patients(seed))
+
+
+def diagnose_features(seed: int = 0) -> list[dict[str, Any]]:
+    """Card features with the training ranges and spreads of ``tiny_patients(seed)``."""
+    X, _ = tiny_patients(seed)
+    return [{"name": n, "type": "integer" if n in ("npreg", "age") else "number", "min": float(col.min()),
+             "max": float(col.max()), "median": float(np.median(col)), "std": float(col.std())}
+            for n, col in zip(PIMA, X.T)]
 
 
 def write_artifact(root: Path, estimator: Any, *, name: str = "diagnose", version: str = "0.1.0",
@@ -58,16 +66,20 @@ def write_artifact(root: Path, estimator: Any, *, name: str = "diagnose", versio
 
 
 def write_models_config(path: Path, entries: dict[str, dict[str, Any]]) -> Path:
-    """A models TOML file; ``settings`` sub-tables are written as such."""
-    lines = []
+    """A models TOML file; nested mappings (settings, canary, shadow) become sub-tables."""
+    lines: list[str] = []
     for name, entry in entries.items():
-        lines.append(f"[models.{name}]")
-        lines += [f"{k} = {_toml(v)}" for k, v in entry.items() if k != "settings"]
-        if "settings" in entry:
-            lines.append(f"[models.{name}.settings]")
-            lines += [f"{k} = {_toml(v)}" for k, v in entry["settings"].items()]
+        _table(lines, f"models.{name}", entry)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _table(lines: list[str], header: str, table: dict[str, Any]) -> None:
+    lines.append(f"[{header}]")
+    lines += [f"{k} = {_toml(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    for key, sub in table.items():
+        if isinstance(sub, dict):
+            _table(lines, f"{header}.{key}", sub)
 
 
 def _toml(value: Any) -> str:

@@ -79,7 +79,7 @@ def test_truncated_pickle_with_a_matching_pin_is_refused_clearly(make_app, tiny_
     path.write_bytes(path.read_bytes()[:200])
     repin(tiny_entry)
     app = make_app({"diagnose": tiny_entry})
-    assert failure(app).startswith("cannot unpickle")
+    assert "cannot unpickle" in failure(app)
 
 
 def test_library_skew_in_the_card_is_refused(make_app, tiny_entry):
@@ -107,7 +107,7 @@ def test_golden_example_mismatch_is_refused(make_app, tiny_entry):
     card["golden"][0]["output"] = [card["golden"][0]["output"][0] + 1e-6]
     edit_card(tiny_entry, golden=card["golden"])
     app = make_app({"diagnose": tiny_entry})
-    assert failure(app) == "1 of 1 golden examples differ from the card"
+    assert failure(app) == "version 0.1.0: 1 of 1 golden examples differ from the card"
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,22 @@ class FailureSchema(StrictSchema):
     at = fields.DateTime(required=True)
 
 
+class VersionSchema(StrictSchema):
+    version = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    loaded_at = fields.DateTime(required=True)
+    share = fields.Float(metadata={"description": "Canary only: share of traffic it serves."})
+
+
 class ModelSummarySchema(StrictSchema):
     name = fields.String(required=True)
-    ready = fields.Boolean(required=True)
-    version = fields.String(allow_none=True, metadata={"description": "Serving version; null when none is loaded."})
+    ready = fields.Boolean(required=True, metadata={"description": "A version of this model serves."})
+    version = fields.String(allow_none=True, metadata={"description": "Default serving version; null when none is loaded."})
     sha256 = fields.String(allow_none=True)
     loaded_at = fields.DateTime(allow_none=True)
-    failure = fields.Nested(FailureSchema, allow_none=True)
+    canary = fields.Nested(VersionSchema, allow_none=True)
+    shadow = fields.Nested(VersionSchema, allow_none=True)
+    rejected = fields.Nested(FailureSchema, allow_none=True, metadata={"description": "The last refused change (or load failure), if it is not resolved."})
 
 
 class ModelDetailSchema(ModelSummarySchema):
@@ -35,4 +44,5 @@ class HealthSchema(StrictSchema):
 
 class ReadySchema(StrictSchema):
     status = fields.String(required=True)
-    models = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={"description": "Serving version per model."})
+    models = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={"description": "Default serving version per model."})
+    rejected = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={"description": "Refused config changes: the old version still serves."})

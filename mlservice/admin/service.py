@@ -5,38 +5,52 @@ from typing import Any
 
 from mlservice.errors import ModelNotReady
 from mlservice.registry.extension import registry
+from mlservice.registry.model import LoadedModel
 
 #: Card entries left out of the API: golden examples are inputs of real people.
 _PRIVATE_CARD_KEYS = {"golden"}
 
 
 def list_models() -> dict[str, Any]:
-    reg = registry()
-    return {"models": [summary(name) for name in reg.names]}
+    return {"models": [summary(name) for name in registry().names]}
 
 
 def summary(name: str) -> dict[str, Any]:
-    model, failure = registry().describe(name)
+    deployment, failure = registry().describe(name)
+    default = deployment.default if deployment else None
     return {
         "name": name,
-        "ready": model is not None,
-        "version": model.spec.version if model else None,
-        "sha256": model.spec.sha256 if model else None,
-        "loaded_at": model.loaded_at if model else None,
-        "failure": {"reason": failure.reason, "at": failure.at} if failure else None,
+        "ready": deployment is not None,
+        "version": default.spec.version if default else None,
+        "sha256": default.spec.sha256 if default else None,
+        "loaded_at": default.loaded_at if default else None,
+        "canary": _version(deployment.canary, share=deployment.spec.canary_share) if deployment else None,
+        "shadow": _version(deployment.shadow) if deployment else None,
+        "rejected": {"reason": failure.reason, "at": failure.at} if failure else None,
     }
 
 
+def _version(model: LoadedModel | None, **extra: Any) -> dict[str, Any] | None:
+    if model is None:
+        return None
+    return {"version": model.spec.version, "sha256": model.spec.sha256, "loaded_at": model.loaded_at, **extra}
+
+
 def detail(name: str) -> dict[str, Any]:
-    model, _ = registry().describe(name)
+    deployment, _ = registry().describe(name)
+    model = deployment.default if deployment else None
     card = {k: v for k, v in model.card.raw.items() if k not in _PRIVATE_CARD_KEYS} if model else None
     return {**summary(name), "card": card, "settings": model.settings if model else None}
 
 
 def readiness() -> dict[str, Any]:
-    """200 body when every configured model serves; otherwise 503 naming each failure."""
+    """200 while every use case serves (rejected changes listed); 503 naming any that cannot."""
     reg = registry()
-    if reg.failures:
-        reasons = {name: [failure.reason] for name, failure in reg.failures.items()}
-        raise ModelNotReady("Not every model is loaded.", {"models": reasons})
-    return {"status": "ready", "models": {name: m.spec.version for name, m in reg.models.items()}}
+    missing = {name: [reg.failures[name].reason] for name in reg.use_cases if name not in reg.deployments}
+    if missing:
+        raise ModelNotReady("Not every model is loaded.", {"models": missing})
+    return {
+        "status": "ready",
+        "models": {name: d.default.spec.version for name, d in reg.deployments.items()},
+        "rejected": {name: f.reason for name, f in reg.failures.items()},
+    }

@@ -1,13 +1,18 @@
-"""The model registry, a Flask extension.
+"""The model registry, a Flask extension with transactional hot swaps.
 
-``init_app`` reads the models config and loads every entry. A model that fails
-is recorded with its reason instead of raising, so one bad artifact never stops
-the service: the other use cases serve, ``/readyz`` names the failure and the
-broken use case answers 503.
+``init_app`` loads every use case's deployment from the models config. After
+that, :meth:`ModelRegistry.refresh` (run by a watcher thread in each gunicorn
+worker) applies edits to the config: a changed entry is loaded *beside* the
+serving one, fully checked, and switched in by replacing one dict reference.
+A change that fails any check changes nothing: the old deployment keeps
+serving and the rejection is recorded for ``/readyz`` and ``/models/<name>``.
+See docs/model-swaps.md.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,9 +21,13 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from mlservice.errors import ModelNotReady, NotFound
-from mlservice.registry.loader import ModelLoadError, load_model
+from mlservice.observability import metrics
+from mlservice.registry.deployment import Deployment, load_deployment
+from mlservice.registry.loader import ModelLoadError
 from mlservice.registry.model import LoadedModel
-from mlservice.registry.spec import ConfigError, ModelSpec, read_models_config
+from mlservice.registry.spec import ConfigError, DeploymentSpec, ModelSpec, parse_models_config
+from mlservice.registry.state import LastGood, default_state_dir
+from mlservice.registry.watch import Watcher
 from mlservice.usecase import UseCase
 
 log = logging.getLogger(__name__)
@@ -27,73 +36,148 @@ EXTENSION = "model_registry"
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a name has no model: shown by ``/readyz`` and ``GET /models/<name>``."""
+    """Why a name's configured deployment is not (or no longer) what serves."""
 
     reason: str
     at: datetime
 
 
 class ModelRegistry:
-    """Named, verified models for the use cases registered with it."""
+    """Named, verified deployments for the use cases registered with it."""
 
     def __init__(self, app: Flask | None = None, use_cases: Iterable[UseCase] = ()) -> None:
         self.use_cases: dict[str, UseCase] = {}
-        self.models: dict[str, LoadedModel] = {}
+        self.deployments: dict[str, Deployment] = {}
         self.failures: dict[str, Failure] = {}
+        self._fingerprint: tuple = ()
+        self._watcher: Watcher | None = None
         if app is not None:
             self.init_app(app, use_cases)
 
     def init_app(self, app: Flask, use_cases: Iterable[UseCase]) -> None:
         self.use_cases = {u.name: u for u in use_cases}
-        self.load_all(Path(app.config["MODELS_CONFIG"]))
+        self.config_path = Path(app.config["MODELS_CONFIG"])
+        self.poll_seconds = float(app.config["MODELS_POLL_SECONDS"])
+        self.last_good = LastGood(Path(app.config.get("MODELS_STATE_DIR") or default_state_dir()), self.config_path)
+        self.refresh()
         app.extensions[EXTENSION] = self
 
-    def load_all(self, config_path: Path) -> None:
-        """Load every use case's model from the config, recording failures."""
-        self.models, self.failures = {}, {}
-        try:
-            specs = read_models_config(config_path)
-        except ConfigError as exc:
-            specs = {}
-            for name in self.use_cases:
-                self._fail(name, str(exc))
-        for name, spec in specs.items():
-            self._load_one(spec)
-        for name in self.use_cases.keys() - specs.keys() - self.failures.keys():
-            self._fail(name, f"no [models.{name}] entry in {config_path}")
+    # -- swapping -----------------------------------------------------------
 
-    def _load_one(self, spec: ModelSpec) -> None:
-        use_case = self.use_cases.get(spec.name)
-        if use_case is None:
-            self._fail(spec.name, f"no use case named {spec.name}; known: {', '.join(sorted(self.use_cases))}")
+    def refresh(self) -> bool:
+        """Apply the config on disk if it (or an artifact it names) changed; True if anything did."""
+        data, specs, error = self._read_config()
+        fingerprint = _fingerprint(data, specs)
+        if fingerprint == self._fingerprint:
+            return False
+        self._fingerprint = fingerprint
+        deployments = dict(self.deployments)
+        fallback = self.last_good.read() if len(deployments) < len(self.use_cases) else {}
+        for name, use_case in self.use_cases.items():
+            spec = specs.get(name)
+            if spec is not None:
+                self._apply(name, spec, use_case, deployments, fallback.get(name))
+                continue
+            self._fail(name, error or f"no [models.{name}] entry in {self.config_path}")
+            if name not in deployments and name in fallback:
+                self._fall_back(name, fallback[name], use_case, deployments)
+        for name in specs.keys() - self.use_cases.keys():
+            self._fail(name, f"no use case named {name}; known: {', '.join(sorted(self.use_cases))}")
+        changed = deployments != self.deployments
+        self.deployments = deployments  # the atomic switch
+        for name in self.use_cases:
+            metrics.set_model_ready(name, name in deployments)
+        if changed:
+            self.last_good.write({name: d.spec for name, d in deployments.items()})
+        return changed
+
+    def _read_config(self) -> tuple[bytes, dict[str, DeploymentSpec], str | None]:
+        try:
+            data = self.config_path.read_bytes()
+            return data, parse_models_config(data, self.config_path), None
+        except OSError as exc:
+            return b"", {}, f"models config {self.config_path} is unreadable: {exc.strerror or type(exc).__name__}"
+        except ConfigError as exc:
+            return data, {}, str(exc)
+
+    def _apply(self, name: str, spec: DeploymentSpec, use_case: UseCase,
+               deployments: dict[str, Deployment], fallback: DeploymentSpec | None) -> None:
+        current = deployments.get(name)
+        if current is not None and current.spec == spec:
+            self.failures.pop(name, None)
             return
         try:
-            self.models[spec.name] = load_model(spec, use_case)
+            deployments[name] = load_deployment(spec, use_case, self._loaded)
         except ModelLoadError as exc:
-            self._fail(spec.name, str(exc))
+            self._fail(name, str(exc))
+            metrics.record_model_load(name, spec.default.version, ok=False)
+            if current is not None:
+                metrics.record_swap_rejected(name)
+            if current is None and fallback is not None and fallback != spec:
+                self._fall_back(name, fallback, use_case, deployments)
             return
-        log.info("model loaded name=%s version=%s sha256=%s", spec.name, spec.version, spec.sha256[:12])
+        self.failures.pop(name, None)
+        metrics.record_model_load(name, spec.default.version, ok=True)
+        log.info("model deployed name=%s version=%s sha256=%s", name, spec.default.version, spec.default.sha256[:12])
+
+    def _fall_back(self, name: str, spec: DeploymentSpec, use_case: UseCase, deployments: dict[str, Deployment]) -> None:
+        """A fresh worker facing a bad config serves what its siblings serve."""
+        try:
+            deployments[name] = load_deployment(spec, use_case, self._loaded)
+            log.warning("model serving last good name=%s version=%s", name, spec.default.version)
+        except ModelLoadError as exc:
+            log.error("last good model also refused name=%s reason=%s", name, exc)
+
+    def _loaded(self, spec: ModelSpec) -> LoadedModel | None:
+        """Reuse an already verified model when a change leaves its version untouched."""
+        for deployment in self.deployments.values():
+            for model in deployment.models():
+                if model.spec == spec:
+                    return model
+        return None
 
     def _fail(self, name: str, reason: str) -> None:
-        log.error("model refused name=%s reason=%s", name, reason)
+        log.error("model change refused name=%s reason=%s", name, reason)
         self.failures[name] = Failure(reason, datetime.now(timezone.utc))
 
-    def get(self, name: str) -> LoadedModel:
-        """The serving model for ``name``, or :class:`ModelNotReady` (503)."""
-        model = self.models.get(name)
-        if model is None:
+    def start_watching(self) -> None:
+        """Start this process's watcher thread (call after fork, e.g. gunicorn ``post_fork``)."""
+        if self.poll_seconds > 0 and (self._watcher is None or self._watcher.pid != os.getpid()):
+            self._watcher = Watcher(self.refresh, self.poll_seconds)
+            self._watcher.start()
+
+    # -- serving ------------------------------------------------------------
+
+    def route(self, name: str, key: str | None = None) -> tuple[LoadedModel, LoadedModel | None]:
+        """(model that serves this request, shadow to mirror it to), or 503."""
+        deployment = self.deployments.get(name)
+        if deployment is None:
             raise ModelNotReady(f"The {name} model is not loaded; /readyz says why.")
-        return model
+        return deployment.route(key), deployment.shadow
 
     @property
     def names(self) -> list[str]:
-        return sorted(self.models.keys() | self.failures.keys())
+        return sorted(self.deployments.keys() | self.failures.keys())
 
-    def describe(self, name: str) -> tuple[LoadedModel | None, Failure | None]:
-        """The loaded model and/or last failure for a name; 404 if never configured."""
-        if name not in self.models and name not in self.failures:
+    def describe(self, name: str) -> tuple[Deployment | None, Failure | None]:
+        """The serving deployment and/or the last refusal for a name; 404 if never configured."""
+        if name not in self.deployments and name not in self.failures:
             raise NotFound("No model with that name.")
-        return self.models.get(name), self.failures.get(name)
+        return self.deployments.get(name), self.failures.get(name)
+
+
+def _fingerprint(data: bytes, specs: dict[str, DeploymentSpec]) -> tuple:
+    """Config bytes plus each named artifact's size and mtime: a half-copied artifact is retried."""
+    stats = []
+    for spec in specs.values():
+        for version in spec.versions():
+            for path in (version.artifact, version.artifact_dir / "card.json"):
+                try:
+                    st = path.stat()
+                    stats.append((str(path), st.st_size, st.st_mtime_ns))
+                except OSError:
+                    stats.append((str(path), -1, -1))
+    return hashlib.sha256(data).hexdigest(), tuple(sorted(stats))
 
 
 def registry() -> ModelRegistry:

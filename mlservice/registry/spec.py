@@ -1,13 +1,28 @@
-"""The models config: which artifact, pinned by digest, serves each name.
+"""The models config: which artifacts, pinned by digest, serve each name.
 
-A data scientist swaps a model by editing this file; everything the registry
-needs to decide whether to trust an artifact is here or in its card.
+A data scientist swaps a model by editing this file. Each ``[models.<name>]``
+entry names the default version, and optionally a ``canary`` that gets a share
+of traffic and a ``shadow`` that sees mirrored traffic::
+
+    [models.risk]
+    version = "1.0.0"
+    artifact = "../artifacts/risk/1.0.0/model.joblib"
+    sha256 = "<64 hex digits>"
+    [models.risk.settings]          # use-case settings, shared by all versions
+    review_at = 0.2
+    decline_at = 0.5
+    [models.risk.canary]            # optional
+    version = "1.1.0"
+    artifact = "..."
+    sha256 = "..."
+    share = 0.2
+    [models.risk.shadow]            # optional: version, artifact, sha256
 """
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +35,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One ``[models.<name>]`` entry, with the artifact path made absolute."""
+    """One version of a named model, with the artifact path made absolute."""
 
     name: str
     version: str
@@ -32,31 +47,91 @@ class ModelSpec:
     def artifact_dir(self) -> Path:
         return self.artifact.parent
 
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "artifact": str(self.artifact)}
 
-def read_models_config(path: Path) -> dict[str, ModelSpec]:
-    """Parse and check every entry; relative artifact paths are relative to the file."""
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """Everything configured for one name: default, optional canary and shadow."""
+
+    default: ModelSpec
+    canary: ModelSpec | None = None
+    canary_share: float = 0.0
+    shadow: ModelSpec | None = None
+
+    @property
+    def name(self) -> str:
+        return self.default.name
+
+    def versions(self) -> list[ModelSpec]:
+        return [s for s in (self.default, self.canary, self.shadow) if s is not None]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "default": self.default.to_json(),
+            "canary": self.canary.to_json() if self.canary else None,
+            "canary_share": self.canary_share,
+            "shadow": self.shadow.to_json() if self.shadow else None,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> "DeploymentSpec":
+        def one(entry: dict[str, Any] | None) -> ModelSpec | None:
+            return ModelSpec(**{**entry, "artifact": Path(entry["artifact"])}) if entry else None
+
+        return cls(one(raw["default"]), one(raw.get("canary")), raw.get("canary_share", 0.0), one(raw.get("shadow")))
+
+
+def read_models_config(path: Path) -> dict[str, DeploymentSpec]:
+    """Read and parse the file at ``path``."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"models config not found: {path}") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"models config {path} is unreadable: {exc}") from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"models config {path} is unreadable: {exc.strerror or type(exc).__name__}") from None
+    return parse_models_config(data, path)
+
+
+def parse_models_config(data: bytes, path: Path) -> dict[str, DeploymentSpec]:
+    """Parse and check every entry; relative artifact paths are relative to ``path``'s folder."""
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"models config {path} is not valid TOML: {exc}") from None
     models = raw.get("models")
     if not isinstance(models, dict) or not models:
         raise ConfigError(f"models config {path} has no [models.<name>] entries")
-    return {name: _spec(name, entry, path.parent) for name, entry in models.items()}
+    return {name: _deployment(name, entry, path.parent) for name, entry in models.items()}
 
 
-def _spec(name: str, entry: Any, base: Path) -> ModelSpec:
-    if not isinstance(entry, dict):
-        raise ConfigError(f"[models.{name}] is not a table")
-    missing = [k for k in ("version", "artifact", "sha256") if not isinstance(entry.get(k), str)]
+def _deployment(name: str, entry: Any, base: Path) -> DeploymentSpec:
+    table = _table(entry, f"[models.{name}]")
+    settings = _table(table.get("settings", {}), f"[models.{name}.settings]")
+    default = _version(name, table, base, settings, f"[models.{name}]")
+    canary = shadow = None
+    share = 0.0
+    if "canary" in table:
+        canary_table = _table(table["canary"], f"[models.{name}.canary]")
+        canary = _version(name, canary_table, base, settings, f"[models.{name}.canary]")
+        share = canary_table.get("share")
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise ConfigError(f"[models.{name}.canary] share must be a number from 0 to 1")
+    if "shadow" in table:
+        shadow = _version(name, _table(table["shadow"], f"[models.{name}.shadow]"), base, settings, f"[models.{name}.shadow]")
+    return DeploymentSpec(default, canary, float(share), shadow)
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} is not a table")
+    return value
+
+
+def _version(name: str, table: dict[str, Any], base: Path, settings: dict[str, Any], where: str) -> ModelSpec:
+    missing = [k for k in ("version", "artifact", "sha256") if not isinstance(table.get(k), str)]
     if missing:
-        raise ConfigError(f"[models.{name}] lacks {', '.join(missing)}")
-    sha256 = entry["sha256"].lower()
+        raise ConfigError(f"{where} lacks {', '.join(missing)}")
+    sha256 = table["sha256"].lower()
     if not _HEX64.match(sha256):
-        raise ConfigError(f"[models.{name}] sha256 is not 64 hex digits")
-    settings = entry.get("settings", {})
-    if not isinstance(settings, dict):
-        raise ConfigError(f"[models.{name}.settings] is not a table")
-    return ModelSpec(name, entry["version"], (base / entry["artifact"]).resolve(), sha256, settings)
+        raise ConfigError(f"{where} sha256 is not 64 hex digits")
+    return ModelSpec(name, table["version"], (base / table["artifact"]).resolve(), sha256, settings)

@@ -1,0 +1,40 @@
+"""The pre-deploy gate: every check the running service would make, offline."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlservice.registry.deployment import load_deployment
+from mlservice.registry.loader import ModelLoadError
+from mlservice.registry.spec import ConfigError, read_models_config
+from mlservice.usecase import UseCase
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_config(path: Path, use_cases: Iterable[UseCase]) -> list[CheckResult]:
+    """One result per use case (and per unknown name in the file)."""
+    by_name = {u.name: u for u in use_cases}
+    try:
+        specs = read_models_config(path)
+    except ConfigError as exc:
+        return [CheckResult("config", False, str(exc))]
+    results = [CheckResult(n, False, "no use case of this name") for n in sorted(specs.keys() - by_name.keys())]
+    for name, use_case in sorted(by_name.items()):
+        if name not in specs:
+            results.append(CheckResult(name, False, f"no [models.{name}] entry"))
+            continue
+        try:
+            deployment = load_deployment(specs[name], use_case, lambda _: None)
+        except ModelLoadError as exc:
+            results.append(CheckResult(name, False, str(exc)))
+            continue
+        parts = [f"{m.spec.version} sha256 {m.spec.sha256[:12]}, {len(m.card.golden)} golden examples" for m in deployment.models()]
+        results.append(CheckResult(name, True, "; ".join(parts)))
+    return results

@@ -1,0 +1,59 @@
+"""A loaded deployment: the default version, and optionally a canary and a shadow.
+
+Routing is sticky: a subject key (user or applicant id) hashes to a fixed point
+in [0, 1), so the same subject always meets the same version while the share is
+unchanged. Requests without a key draw at random.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlservice.registry.loader import ModelLoadError, load_model
+from mlservice.registry.model import LoadedModel
+from mlservice.registry.spec import DeploymentSpec, ModelSpec
+from mlservice.usecase import UseCase
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Immutable: a swap replaces the whole object, so a request sees one consistent set."""
+
+    spec: DeploymentSpec
+    default: LoadedModel
+    canary: LoadedModel | None = None
+    shadow: LoadedModel | None = None
+
+    def route(self, key: str | None = None) -> LoadedModel:
+        """The version that serves this request."""
+        if self.canary is None:
+            return self.default
+        draw = bucket(self.spec.name, key) if key is not None else random.random()
+        return self.canary if draw < self.spec.canary_share else self.default
+
+    def models(self) -> list[LoadedModel]:
+        return [m for m in (self.default, self.canary, self.shadow) if m is not None]
+
+
+def bucket(name: str, key: str) -> float:
+    """A stable point in [0, 1) for a subject, independent per model name."""
+    digest = hashlib.blake2b(f"{name}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def load_deployment(
+    spec: DeploymentSpec, use_case: UseCase, reuse: Callable[[ModelSpec], LoadedModel | None]
+) -> Deployment:
+    """Load every version of ``spec`` (reusing unchanged ones) or raise for the first that fails."""
+
+    def one(role: str, version: ModelSpec | None) -> LoadedModel | None:
+        if version is None:
+            return None
+        try:
+            return reuse(version) or load_model(version, use_case)
+        except ModelLoadError as exc:
+            raise ModelLoadError(f"{role} {version.version}: {exc}") from None
+
+    return Deployment(spec, one("version", spec.default), one("canary", spec.canary), one("shadow", spec.shadow))

@@ -1,0 +1,41 @@
+"""Shadow traffic: the shadow version sees the request, its answer is only counted.
+
+Whatever the shadow does (fails, disagrees, is slow) never changes the response.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from prometheus_client import Counter, Histogram
+
+from mlservice.registry.model import LoadedModel
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SHADOW_PREDICTIONS = Counter(
+    "mlservice_shadow_predictions_total",
+    "Mirrored requests by shadow version and outcome (agree, disagree, error).",
+    ["model", "version", "outcome"],
+)
+SHADOW_LATENCY = Histogram(
+    "mlservice_shadow_latency_seconds", "Time the shadow version took per mirrored request.", ["model", "version"]
+)
+
+
+def mirror(shadow: LoadedModel | None, run: Callable[[LoadedModel], T], served: T, same: Callable[[T, T], bool]) -> None:
+    """Run ``run(shadow)`` and count whether it agrees with what was served."""
+    if shadow is None:
+        return
+    start = time.perf_counter()
+    try:
+        outcome = "agree" if same(served, run(shadow)) else "disagree"
+    except Exception as exc:  # noqa: BLE001 - a shadow must never fail a request
+        log.error("shadow failed name=%s version=%s error=%s", shadow.spec.name, shadow.spec.version, type(exc).__name__)
+        outcome = "error"
+    labels = (shadow.spec.name, shadow.spec.version)
+    SHADOW_LATENCY.labels(*labels).observe(time.perf_counter() - start)
+    SHADOW_PREDICTIONS.labels(*labels, outcome).inc()
