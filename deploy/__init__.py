@@ -1,0 +1,1 @@
+"""Deployment files and the loopback stack runner (importable by the tests)."""

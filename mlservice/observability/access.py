@@ -1,0 +1,57 @@
+"""What each request leaves behind: its id in the response, a metrics sample and one log line."""
+from __future__ import annotations
+
+import time
+
+import orjson
+from flask import Response, g, request
+
+from mlservice.observability import logs, metrics, request_id
+
+
+def start() -> None:
+    """Before the view: fix the request id and the clock."""
+    g.request_id = request_id.from_headers(request.headers)
+    g.started = time.perf_counter()
+
+
+def finish(response: Response) -> Response:
+    """After the view (errors included): count, log, and return the id to the client."""
+    seconds = time.perf_counter() - g.get("started", time.perf_counter())
+    rid = g.get("request_id") or request_id.from_headers({})
+    endpoint = request.url_rule.rule if request.url_rule else metrics.UNMATCHED
+    metrics.record_request(endpoint, request.method, response.status_code, seconds)
+    fields = {"request_id": rid, "method": metrics.method_label(request.method), "endpoint": endpoint,
+              "status": response.status_code, "latency_ms": round(seconds * 1000, 3),
+              "remote_addr": request.remote_addr}
+    if g.get("api_key_id"):
+        fields["caller"] = g.api_key_id  # the key's id (mlservice.auth), never the key
+    answered = prediction(response)
+    if answered:
+        name, version, rows = answered
+        metrics.record_prediction(name, version, rows)
+        fields.update(model=name, model_version=version, rows=rows)
+    logs.access(**fields)
+    response.headers[request_id.HEADER] = rid
+    return response
+
+
+def prediction(response: Response) -> tuple[str, str, int] | None:
+    """``(model, version, rows)`` if this is a successful prediction, read from its ``model`` ref.
+
+    Reading the response keeps the use-case packages free of metrics calls; only
+    the ref and the length of ``results`` are looked at, never the values.
+    """
+    if request.method != "POST" or response.status_code != 200 or not response.is_json:
+        return None
+    if response.direct_passthrough:
+        return None
+    try:
+        body = orjson.loads(response.get_data())
+    except orjson.JSONDecodeError:
+        return None
+    model = body.get("model") if isinstance(body, dict) else None
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        return None
+    results = body.get("results")
+    return model["name"], str(model.get("version", "")), len(results) if isinstance(results, list) else 1

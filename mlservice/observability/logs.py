@@ -1,0 +1,59 @@
+"""JSON log lines on stderr: one per request, and every other ``mlservice`` record.
+
+Request lines are built from chosen fields (ids, route, status, timing, model),
+never from the request: no body, no query string, no feature value can reach them.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+ROOT_LOGGER = "mlservice"
+ACCESS = logging.getLogger("mlservice.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record; an exception is named by type only (its text may hold data)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", None) or {})
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exc_type"] = record.exc_info[0].__name__
+        return orjson.dumps(entry, default=str).decode()
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is now (pytest swaps it between tests)."""
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def configure(level: str | int = "INFO") -> None:
+    """Send ``mlservice.*`` records to stderr as JSON; idempotent, since tests build many apps."""
+    logger = logging.getLogger(ROOT_LOGGER)
+    if not any(isinstance(h, StderrHandler) for h in logger.handlers):
+        handler = StderrHandler()
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def access(**fields: Any) -> None:
+    """The one line a request leaves; callers pass only fields that are safe to keep."""
+    ACCESS.info("request", extra={"fields": fields})

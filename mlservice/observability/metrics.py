@@ -1,0 +1,92 @@
+"""Prometheus metrics that stay correct across gunicorn workers.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``deploy/gunicorn.conf.py`` sets and wipes
+it before any worker starts), each worker writes its samples to files there and
+``/metrics`` adds them up, so a scrape counts every request once whichever worker
+answered it. Without it (unit tests, one process) the in-process registry is used.
+
+Label values are bounded on purpose: endpoints are URL rules, never raw paths,
+and methods outside the usual few are lumped together, so a client cannot create
+new time series.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+UNMATCHED = "<unmatched>"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+REQUESTS = Counter(
+    "mlservice_http_requests_total", "Requests answered, by URL rule, method and status.",
+    ["endpoint", "method", "status"],
+)
+LATENCY = Histogram(
+    "mlservice_http_request_duration_seconds", "Time in the app per request, by URL rule, method and status.",
+    ["endpoint", "method", "status"], buckets=_BUCKETS,
+)
+PREDICTIONS = Counter("mlservice_predictions_total", "Rows predicted, by model and version.", ["model", "version"])
+MODEL_LOADS = Counter(
+    "mlservice_model_loads_total", "Model loads by outcome (ok or refused).", ["model", "version", "outcome"],
+)
+SWAPS_REJECTED = Counter("mlservice_model_swaps_rejected_total", "Config changes refused; the old model kept serving.", ["model"])
+MODEL_READY = Gauge(
+    "mlservice_model_ready", "1 when every live worker serves a model for this name, else 0.", ["model"],
+    multiprocess_mode="livemin",
+)
+
+
+def method_label(method: str) -> str:
+    """The request method, or ``OTHER`` for anything a client made up."""
+    return method if method in _METHODS else "OTHER"
+
+
+def record_request(endpoint: str, method: str, status: int, seconds: float) -> None:
+    labels = (endpoint, method_label(method), str(status))
+    REQUESTS.labels(*labels).inc()
+    LATENCY.labels(*labels).observe(seconds)
+
+
+def record_prediction(name: str, version: str, rows: int) -> None:
+    """Count ``rows`` predictions made by model ``name`` at ``version``."""
+    PREDICTIONS.labels(name, version).inc(rows)
+
+
+def record_model_load(name: str, version: str, ok: bool) -> None:
+    """Called by the registry after each attempt to load a model."""
+    MODEL_LOADS.labels(name, version, "ok" if ok else "refused").inc()
+
+
+def record_swap_rejected(name: str) -> None:
+    """Called by the registry when a config change is refused and the old model stays."""
+    SWAPS_REJECTED.labels(name).inc()
+
+
+def set_model_ready(name: str, ready: bool) -> None:
+    """Called by the registry whenever a name gains or loses its serving model."""
+    MODEL_READY.labels(name).set(1 if ready else 0)
+
+
+def view() -> Response:
+    """``GET /metrics`` in the Prometheus text format, summed over every worker."""
+    return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+def _registry() -> CollectorRegistry:
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

@@ -1,0 +1,66 @@
+"""deploy/gunicorn.conf.py, read the way gunicorn reads it, in a fresh interpreter."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+READ = textwrap.dedent("""
+    import json, os, runpy, sys
+    conf = runpy.run_path(sys.argv[1])
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    for name in ("counter_1.db", "keep.txt"):
+        open(os.path.join(metrics_dir, name), "w").close()
+    conf["on_starting"](None)
+    after_start = sorted(os.listdir(metrics_dir))
+    conf["on_exit"](None)
+    print(json.dumps({
+        "settings": {k: conf[k] for k in ("bind", "workers", "worker_class", "preload_app", "worker_tmp_dir",
+                                          "timeout", "graceful_timeout", "max_requests", "max_requests_jitter",
+                                          "accesslog")},
+        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+        "metrics_dir": metrics_dir, "after_start": after_start, "exists_after_exit": os.path.isdir(metrics_dir),
+        "imported_mlservice": any(m.startswith("mlservice") for m in sys.modules),
+    }))
+""")
+
+
+def read_config(**env: str) -> dict[str, Any]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLSERVICE_", "PROMETHEUS_", "OMP_", "OPENBLAS_", "MKL_"))}
+    out = subprocess.run([sys.executable, "-c", READ, str(ROOT / "deploy" / "gunicorn.conf.py")],
+                         env={**clean, **env}, capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(out.stdout)
+
+
+def test_defaults_are_safe_for_cpu_bound_sync_workers():
+    conf = read_config()
+    settings = conf["settings"]
+    assert settings["bind"] == "127.0.0.1:8000"
+    assert settings["worker_class"] == "deploy.gunicorn_worker.WholeResponseWorker"  # a SyncWorker
+    assert settings["workers"] == max(2, len(os.sched_getaffinity(0)))
+    assert settings["preload_app"] is False and settings["worker_tmp_dir"] == "/dev/shm"
+    assert settings["timeout"] > 0 and settings["graceful_timeout"] > 0
+    assert settings["max_requests"] > 0 and 0 < settings["max_requests_jitter"] < settings["max_requests"]
+    assert settings["accesslog"] is None
+    assert conf["env"] == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert conf["imported_mlservice"] is False, "the master must not import the app (HUP would not reload it)"
+
+
+def test_metrics_folder_is_wiped_at_start_and_a_made_up_one_removed_at_exit():
+    conf = read_config()
+    assert conf["metrics_dir"].startswith("/dev/shm/mlservice-metrics-")
+    assert conf["after_start"] == ["keep.txt"]  # only prometheus_client's files are dropped
+    assert conf["exists_after_exit"] is False
+
+
+def test_the_environment_wins(tmp_path):
+    conf = read_config(MLSERVICE_BIND="unix:/tmp/x.sock", MLSERVICE_WORKERS="3", OMP_NUM_THREADS="4",
+                       PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    assert conf["settings"]["bind"] == "unix:/tmp/x.sock" and conf["settings"]["workers"] == 3
+    assert conf["env"]["OMP_NUM_THREADS"] == "4" and conf["env"]["MKL_NUM_THREADS"] == "1"
+    assert conf["metrics_dir"] == str(tmp_path) and conf["exists_after_exit"] is True  # not ours to remove
