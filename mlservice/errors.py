@@ -29,6 +29,7 @@ class ServiceError(Exception):
     """Base of domain errors; subclasses fix the HTTP status."""
 
     status = HTTPStatus.INTERNAL_SERVER_ERROR
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, errors: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -40,10 +41,17 @@ class NotFound(ServiceError):
     status = HTTPStatus.NOT_FOUND
 
 
-class InvalidInput(ServiceError):
-    """Input that passed the schema but not the loaded model (e.g. an unknown item id)."""
+class Unauthorized(ServiceError):
+    """No key, or a key that matches none: the client should authenticate."""
 
-    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    status = HTTPStatus.UNAUTHORIZED
+    headers = {"WWW-Authenticate": 'Bearer realm="mlservice"'}
+
+
+class Forbidden(ServiceError):
+    """A valid key without the scope this endpoint needs."""
+
+    status = HTTPStatus.FORBIDDEN
 
 
 class ModelNotReady(ServiceError):
@@ -91,7 +99,7 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def handle_service_error(error: ServiceError) -> Response:
-    return error_response(error.status, error.message, error.errors)
+    return error_response(error.status, error.message, error.errors, error.headers.items())
 
 
 def handle_unexpected(error: Exception) -> Response:

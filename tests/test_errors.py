@@ -123,3 +123,12 @@ def test_a_bug_is_a_generic_500(make_app, tiny_entry, monkeypatch, caplog):
     assert body["message"] == "Internal server error."
     assert CANARY not in response.get_data(as_text=True)
     assert CANARY not in caplog.text and "RuntimeError" in caplog.text
+
+
+@pytest.mark.parametrize(("method", "path"), [("get", "/healthz"), ("post", "/diagnose"), ("get", "/nowhere"), ("get", "/docs")])
+def test_headers_on_every_answer(client, method, path):
+    response = getattr(client, method)(path, json=PATIENT) if method == "post" else getattr(client, method)(path)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Server" not in response.headers or "/" not in response.headers["Server"]
+    if method == "post":
+        assert response.headers["Cache-Control"] == "no-store"

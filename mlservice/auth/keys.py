@@ -1,0 +1,96 @@
+"""API keys with scopes, stored only as SHA-256 digests.
+
+Keys are random 256-bit tokens, so an unsalted SHA-256 is enough to make a
+leaked keys file useless (no dictionary to try), and it keeps lookup cheap.
+A presented key is hashed and compared with every stored digest in constant
+time, so timing reveals neither which key nor how much of it matched.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCOPES = ("predict", "admin")
+KEY_PREFIX = "mls_"
+
+
+class KeyConfigError(ValueError):
+    """The keys file or environment entry is malformed (never includes key material)."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    sha256: str
+    scopes: frozenset[str]
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class KeyStore:
+    """Look up a presented key; ``None`` when it matches no stored digest."""
+
+    def __init__(self, keys: list[ApiKey]) -> None:
+        self.keys = keys
+
+    def find(self, presented: str) -> ApiKey | None:
+        wanted = digest(presented).encode()
+        found = None
+        for key in self.keys:
+            if hmac.compare_digest(wanted, key.sha256.encode()):
+                found = key
+        return found
+
+    @classmethod
+    def load(cls, keys_file: str | None, env_keys: str | list | None) -> "KeyStore":
+        """Keys from a TOML file of digests and/or a list of plaintext keys (from a secret store).
+
+        ``env_keys`` is ``MLSERVICE_API_KEYS``: Flask's prefixed-env loader has
+        usually decoded its JSON already, so a list is taken as it is.
+        """
+        keys = _from_file(Path(keys_file)) if keys_file else []
+        keys += _from_env(env_keys) if env_keys else []
+        return cls(keys)
+
+
+def _from_file(path: Path) -> list[ApiKey]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KeyConfigError(f"keys file {path} is unreadable: {type(exc).__name__}") from None
+    return [_entry(e, e.get("sha256") if isinstance(e, dict) else None, f"{path} [[keys]] #{i}")
+            for i, e in enumerate(raw.get("keys", []))]
+
+
+def _from_env(value: str | list) -> list[ApiKey]:
+    try:
+        raw = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        raise KeyConfigError("MLSERVICE_API_KEYS is not valid JSON") from None
+    if not isinstance(raw, list):
+        raise KeyConfigError("MLSERVICE_API_KEYS must be a JSON list")
+    return [_entry(e, digest(e["key"]) if isinstance(e, dict) and isinstance(e.get("key"), str) else None,
+                   f"MLSERVICE_API_KEYS entry #{i}") for i, e in enumerate(raw)]
+
+
+def _entry(raw: Any, sha256: str | None, where: str) -> ApiKey:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(sha256, str):
+        raise KeyConfigError(f"{where} needs an id and a key digest")
+    scopes = raw.get("scopes")
+    if not isinstance(scopes, list) or not scopes or not set(scopes) <= set(SCOPES):
+        raise KeyConfigError(f"{where} ({raw['id']}) needs scopes from {SCOPES}")
+    if len(sha256) != 64:
+        raise KeyConfigError(f"{where} ({raw['id']}) sha256 is not 64 hex digits")
+    return ApiKey(raw["id"], sha256.lower(), frozenset(scopes))
