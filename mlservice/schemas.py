@@ -3,25 +3,83 @@
 marshmallow's defaults are lenient in ways a model must not see: ``Integer``
 accepts ``30.7``, ``"30"`` and ``true``; ``Float`` accepts ``"1.5"`` and ``true``.
 Every number that reaches a model goes through these fields instead.
+
+``StrictSchema`` loads and dumps through a compiled pass (``mlservice.fastschema``)
+when it can, and through marshmallow itself otherwise: same results, same errors.
 """
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
+from apispec import BasePlugin
 from marshmallow import fields, validate
 
+from mlservice import fastschema
+
 MAX_BATCH_ROWS = 1000
+#: Load and dump through compiled passes where possible; False: marshmallow alone (tests, bench).
+COMPILED = True
+#: Subject keys route canaries; the message never repeats the key.
+SUBJECT_KEY = validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$", error="Use 1 to 64 letters, digits or _.:-")
 NUMBER_ERROR = "Not a valid number."
 INTEGER_ERROR = "Not a valid integer."
+OOD_ISSUES = [
+    "below_training_range", "above_training_range", "unseen_category", "unseen_missing", "unknown_item", "rarely_rated_item",
+]
 
 
 class StrictSchema(ma.Schema):
-    """Unknown fields are errors at every level, so a typo never goes unnoticed."""
+    """Unknown fields are errors at every level, so a typo never goes unnoticed.
+
+    ``OPENAPI_EXTRA`` adds JSON-Schema keywords marshmallow cannot express
+    (e.g. "exactly one of"), so the published spec matches what is enforced.
+    """
+
+    OPENAPI_EXTRA: dict[str, Any] = {}
 
     class Meta:
         unknown = ma.RAISE
+
+    def load(self, data: Any, *, many: bool | None = None, partial: Any = None, unknown: str | None = None) -> Any:
+        """marshmallow's ``load``; valid input takes one compiled pass, anything else marshmallow's own."""
+        if COMPILED and not (many or partial or self.many or self.partial):
+            fast = self._compiled("load")
+            if fast is not None:
+                try:
+                    return fast(data)
+                except Exception:  # noqa: BLE001 - any doubt: marshmallow decides, with its own messages
+                    pass
+        return super().load(data, many=many, partial=partial, unknown=unknown)
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """marshmallow's ``dump``, through one compiled pass when the values have the expected types."""
+        if COMPILED and not (many or self.many):
+            fast = self._compiled("dump")
+            if fast is not None:
+                try:
+                    return fast(obj)
+                except Exception:  # noqa: BLE001 - marshmallow handles whatever the fast pass will not
+                    pass
+        return super().dump(obj, many=many)
+
+    def _compiled(self, what: str) -> Callable[[Any], Any] | None:
+        """This instance's compiled loader or dumper (None: not compilable), built once."""
+        cache = self.__dict__.setdefault("_compiled_passes", {})
+        if what not in cache:
+            cache[what] = fastschema.loader(self) if what == "load" else fastschema.dumper(self)
+        return cache[what]
+
+
+class SchemaExtrasPlugin(BasePlugin):
+    """apispec plugin publishing each schema's ``OPENAPI_EXTRA``."""
+
+    def schema_helper(self, name: str, definition: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+        schema = kwargs.get("schema")
+        schema_cls = schema if isinstance(schema, type) else type(schema)
+        return dict(getattr(schema_cls, "OPENAPI_EXTRA", {})) or None
 
 
 class StrictInteger(fields.Integer):
@@ -103,4 +161,27 @@ class ErrorSchema(ma.Schema):
     message = fields.String(required=True, metadata={"description": "What went wrong, for a person."})
     errors = fields.Dict(
         metadata={"description": "Field-level messages by location and field; never the submitted values."}
+    )
+
+
+class OodWarningSchema(ma.Schema):
+    """An input field outside what the model was trained on; the request is still answered."""
+
+    field = fields.String(required=True, metadata={"description": "The request field (never its value)."})
+    index = fields.Integer(metadata={"description": "For list fields: the position of the flagged entry."})
+    issue = fields.String(
+        required=True,
+        validate=validate.OneOf(OOD_ISSUES),
+        metadata={"description": "below_training_range / above_training_range: outside the min and max in the "
+                  "model card; unseen_category / unseen_missing: a category or a missing value the training data "
+                  "never had; unknown_item: a liked item not in the catalog (skipped); rarely_rated_item: a liked item "
+                  "too few users rated for its similarities to mean much."},
+    )
+
+
+def ood_warnings() -> fields.List:
+    """The ``warnings`` list every prediction result carries (empty when all is in range)."""
+    return fields.List(
+        fields.Nested(OodWarningSchema), required=True,
+        metadata={"description": "Out-of-distribution flags, one per field; empty when every field is in range."},
     )

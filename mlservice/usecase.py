@@ -1,14 +1,18 @@
 """What the registry needs to know about a use case to accept a model for it."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields
 
 from mlservice.registry.card import ModelCard
+
+if TYPE_CHECKING:
+    from mlservice.registry.model import LoadedModel
 
 
 class IncompatibleModel(ValueError):
@@ -22,6 +26,9 @@ class UseCase:
     ``row_schema`` is the marshmallow schema of one input row; each field's
     ``metadata["feature"]`` names the model column it feeds. ``settings_schema``
     validates the ``[models.<name>.settings]`` table (e.g. decision thresholds).
+    ``prepare`` runs once per model after every other check: it derives what
+    serving needs (explainers, range checks) and raises :class:`IncompatibleModel`
+    to refuse a model the use case cannot serve faithfully.
     """
 
     name: str
@@ -29,6 +36,7 @@ class UseCase:
     blueprint: Blueprint
     settings_schema: type[ma.Schema]
     row_schema: type[ma.Schema] | None = None
+    prepare: Callable[["LoadedModel"], Mapping[str, Any]] | None = None
 
     def bind(self, card: ModelCard) -> tuple[str, ...]:
         """Check the card against the schema; return schema attributes in model column order."""
@@ -39,6 +47,10 @@ class UseCase:
         if self.row_schema is None:
             return ()
         return bind_features(self.row_schema(), card)
+
+    def extras(self, model: "LoadedModel") -> dict[str, Any]:
+        """What ``prepare`` derives from a verified model (nothing without a hook)."""
+        return dict(self.prepare(model)) if self.prepare else {}
 
     def validate_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -92,11 +92,13 @@ def test_recommend_for_liked_items_and_unknown_users(client):
     assert [i["id"] for i in body["items"]] == [int(i) for i in popular]
 
 
-def test_recommend_refuses_unknown_items_without_echoing_them(client):
+def test_recommend_skips_and_flags_unknown_items_without_echoing_them(client):
     response = client.post("/recommend", json={"liked_items": [1, 1_999_999_937], "k": 5})
-    assert response.status_code == 422
-    assert response.json["errors"]["json"]["liked_items"] == {"1": ["Unknown item id."]}
+    assert response.status_code == 200
+    assert response.json["warnings"] == [{"field": "liked_items", "index": 1, "issue": "unknown_item"}]
     assert "1999999937" not in response.get_data(as_text=True)
+    only_known = client.post("/recommend", json={"liked_items": [1], "k": 5}).json
+    assert response.json["items"] == only_known["items"] and only_known["warnings"] == []
 
 
 def test_recommended_items_exclude_what_the_user_rated(client):

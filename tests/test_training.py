@@ -296,16 +296,21 @@ def test_recommender_catalog_lookups_and_pickling() -> None:
 def test_recommend_artifact_reproduces_its_card(trained: dict[str, Path]) -> None:
     card, model = loaded(trained["recommend"])
     assert card.kind == "recommender" and card.features == ()
-    assert card.raw["catalog"] == {"items": 40, "users": 30, "ratings": len(movielens_frame())}
+    catalog = {"items": 40, "users": 30, "ratings": len(movielens_frame()), "genres": ["Comedy", "Drama", "Romance"]}
+    assert card.raw["catalog"] == catalog
     inputs = [g["input"] for g in card.golden]
     assert inputs[2] == {"user_id": 999_999, "k": 5} and "liked_items" in inputs[1]
+    assert inputs[3]["genres"] == ["Comedy"] and len(inputs[3]["exclude_items"]) == 2
     for example in card.golden:
         query = example["input"]
         if "liked_items" in query:
             items, scores = model.recommend_for_items(query["liked_items"], query["k"])
         else:
-            items, scores = model.recommend_for_user(query["user_id"], query["k"])
+            filters = {"genres": query.get("genres"), "exclude": query.get("exclude_items", ())}
+            items, scores = model.recommend_for_user(query["user_id"], query["k"], **filters)
         assert {"items": items.tolist(), "scores": scores.tolist()} == example["output"]
+    assert all(i % 2 == 1 for i in card.golden[3]["output"]["items"])  # Comedy: the odd ids
+    assert not set(inputs[3]["exclude_items"]) & set(card.golden[3]["output"]["items"])
     assert card.golden[2]["output"]["items"] == model.popular(5)[0].tolist()
     assert model.title(7) == recommend.MISSING_TITLE
 
@@ -345,6 +350,8 @@ def test_command_prints_progress_metrics_and_pins(offline: None, tmp_path: Path)
     assert result.exit_code == 0, result.output
     sha = read_card(tmp_path / "diagnose" / "2.0.0").sha256
     assert "[1/1] diagnose" in result.output and "roc_auc" in result.output
+    assert f"rendered {tmp_path / 'docs' / 'diagnose.md'}" in result.output  # never the repository's docs
+    assert "calibration (out of fold): Brier" in result.output
     assert f'[models.diagnose]\nartifact = "{tmp_path}/diagnose/2.0.0/model.joblib"' in result.output
     assert f'version = "2.0.0"\nsha256 = "{sha}"' in result.output
     again = runner.invoke(train_command, args)
@@ -372,3 +379,140 @@ def test_training_command_imports_no_trainer_until_run() -> None:
     top_level = {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
     top_level |= {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
     assert top_level <= {"__future__", "importlib", "re", "pathlib", "click"}
+
+
+# --- decision support: cards, explanations, filters -------------------------------------
+
+
+@pytest.mark.parametrize("trainer", [risk, diagnose])
+def test_classifier_card_shows_calibration_out_of_fold(trained: dict[str, Path], trainer: Any) -> None:
+    card, _ = loaded(trained[trainer.NAME])
+    oof = card.raw["metrics"]["out_of_fold"]
+    calibration = oof["calibration"]
+    rows = card.raw["data"]["rows"]
+    assert sum(b["count"] for b in calibration["reliability"]) == rows
+    for b in calibration["reliability"]:
+        assert b["from"] <= b["mean_predicted"] <= b["to"] and 0 <= b["observed"] <= 1
+    assert 0 < calibration["brier_score"] < card.raw["metrics"]["baseline"]["brier_score"]["mean"]
+    # the pooled out-of-fold Brier score is the row-weighted mean of the per-fold ones
+    assert calibration["brier_score"] == pytest.approx(card.raw["metrics"]["model"]["brier_score"]["mean"], abs=0.01)
+    assert oof["roc_curve"]["fpr"][0] == 0 and oof["roc_curve"]["tpr"][-1] == 1
+    assert all(f.std is not None and f.median is not None for f in card.features if f.type != "categorical")
+
+
+def test_risk_card_has_age_bands_covering_every_row(trained: dict[str, Path]) -> None:
+    card, _ = loaded(trained["risk"])
+    bands = card.raw["metrics"]["by_age_band"]
+    assert [b["band"] for b in bands] == ["<25", "25-34", "35-49", "50+"]
+    ages = credit_frame()["Age"]
+    assert [b["count"] for b in bands] == [
+        int((ages < 25).sum()), int(((ages >= 25) & (ages < 35)).sum()),
+        int(((ages >= 35) & (ages < 50)).sum()), int((ages >= 50).sum()),
+    ]
+    assert sum(b["count"] * b["prevalence"] for b in bands) == pytest.approx(risk.target(credit_frame()).sum())
+
+
+@pytest.mark.parametrize("trainer", [risk, diagnose])
+def test_trained_classifier_has_an_exact_additive_form(trained: dict[str, Path], trainer: Any) -> None:
+    """What the service builds at load, from what training wrote."""
+    from mlservice.explain.linear import scorecard_form, standardized_form
+    from mlservice.explain.verify import verified
+
+    card, model = loaded(trained[trainer.NAME])
+    build = scorecard_form if trainer is risk else standardized_form
+    form = verified(build(model, card), model, card)
+    frame = credit_frame() if trainer is risk else pima_frame()
+    rows = tabular.object_rows(frame, trainer.NAMES)
+    base, parts = form.contributions(rows)
+    assert np.allclose(base + parts.sum(axis=1), model.decision_function(rows), rtol=0, atol=1e-9)
+    golden = [g["input"] for g in card.golden]
+    fit_rows = rows[[i for i, row in enumerate(rows) if list(row) not in golden]]
+    assert len(fit_rows) == len(rows) - len(golden)
+    # centred on the training rows: every feature's contributions average to zero there
+    assert np.allclose(form.contributions(fit_rows)[1].mean(axis=0), 0, atol=1e-9)
+
+
+def test_recommender_filters_match_a_brute_force_ranking() -> None:
+    frame, model = movielens_frame(), fitted(n_neighbors=8)
+    genres = {int(i): set(g.split("|")) for i, g in zip(frame["movieId"], frame["genres"])}
+    prior = model.popularity_weight * model.popularity_ / model.popularity_.max()
+    rng = np.random.default_rng(3)
+    checked = 0
+    for user in range(1, 31):
+        allowed = ["Drama"] if user % 3 == 0 else ["Romance", "Drama"] if user % 3 == 1 else ["Comedy"]
+        exclude = [int(i) for i in rng.choice(np.arange(1, 45), 6, replace=False)]  # some ids unknown
+        seen = model._positions(sorted(rated(frame, user)))
+        likes = frame[(frame["userId"] == user) & (frame["rating"] >= 4)]["movieId"]
+        votes = np.asarray(model.similarity_[model._positions(sorted(likes))].sum(axis=0)).ravel()
+        out = set(seen.tolist()) | {p for p in model._positions(exclude).tolist() if p >= 0}
+        out |= {p for p, i in enumerate(model.item_ids_) if not genres[int(i)] & set(allowed)}
+        blocked = np.isin(np.arange(model.n_items), sorted(out))
+        items, got = model.recommend_for_user(user, 6, genres=allowed, exclude=exclude)
+        if not votes[~blocked].any():  # documented fallback: filtered popularity
+            scores = np.where(blocked, -np.inf, model.popularity_)
+        else:
+            scores = np.where(blocked, -np.inf, votes + prior)
+        order = np.lexsort((model.popularity_rank_, -scores))[: min(6, int((~blocked).sum()))]
+        assert items.tolist() == model.item_ids_[order].tolist()
+        assert np.allclose(got, scores[order], rtol=0, atol=1e-6)
+        checked += 1
+    assert checked == 30
+
+
+def test_recommender_popularity_filters_and_liked_items_filters() -> None:
+    model = fitted()
+    items, _ = model.popular(40, genres=["Drama"], exclude=[2, 4])
+    want = [int(i) for i in model.item_ids_[model.popular_order_] if i % 2 == 0 and i not in (2, 4)]
+    assert items.tolist() == want
+    assert model.popular(5, genres=["Western"])[0].tolist() == []  # a genre the catalog lacks
+    liked, _ = model.recommend_for_items([1, 3], 10, genres=["Comedy"], exclude=[5, 7])
+    assert liked.size and all(i % 2 == 1 and i not in (1, 3, 5, 7) for i in liked)
+
+
+def test_recommender_explains_each_score_by_its_seeds() -> None:
+    frame, model = movielens_frame(), fitted()
+    for user in (1, 2, 7):
+        seeds = model.liked_by(user)
+        items, scores = model.recommend_for_user(user, 8)
+        votes, because, voters = model.explain(seeds, items)
+        block = model.similarity_[model._positions(seeds)][:, model._positions(items)].toarray()
+        assert np.allclose(votes, block.sum(axis=0), atol=1e-9)
+        prior = model.popularity_weight * model.popularity_[model._positions(items)] / model.popularity_.max()
+        assert np.allclose(votes + prior, scores, atol=1e-6)  # the score is votes + popularity part
+        for j, seed in enumerate(because):
+            if voters[j] == 0:
+                assert seed == -1
+            else:
+                assert seed in seeds and block[list(seeds).index(seed), j] == block[:, j].max()
+    assert set(model.liked_by(1).tolist()) == set(frame[(frame.userId == 1) & (frame.rating >= 4)].movieId)
+
+
+def test_recommender_counts_raters() -> None:
+    frame, model = movielens_frame(), fitted()
+    counts = frame.groupby("movieId")["userId"].nunique()
+    assert model.raters([3, 99, 8]).tolist() == [int(counts[3]), 0, int(counts[8])]
+
+
+def test_precision_curve_averages_over_users() -> None:
+    relevant = {1: np.array([5]), 2: np.array([6, 7])}
+    ranked = {1: np.array([5, 9, 8]), 2: np.array([9, 6])}
+    curve = ranking.precision_curve(lambda u, k: ranked[u][:k], relevant, 3)
+    assert curve == pytest.approx([(1 + 0) / 2, (0.5 + 0.5) / 2, (1 / 3 + 1 / 3) / 2])
+
+
+def test_cards_render_as_documents_with_figures(trained: dict[str, Path], tmp_path: Path) -> None:
+    from mlservice.training import report
+
+    for name in ("risk", "diagnose", "recommend"):
+        page = report.render(trained[name], tmp_path / "a").read_text(encoding="utf-8")
+        again = report.render(trained[name], tmp_path / "b").read_text(encoding="utf-8")
+        assert page == again and read_card(trained[name]).sha256 in page
+        images = sorted(p.name for p in (tmp_path / "a").glob(f"{name}-*.png"))
+        assert images and all(f"]({image})" in page for image in images)
+        for image in images:
+            data = (tmp_path / "a" / image).read_bytes()
+            assert data.startswith(b"\x89PNG") and data == (tmp_path / "b" / image).read_bytes()
+        assert "## Data provenance and licence" in page and "## Known limits" in page
+    risk_page = (tmp_path / "a" / "risk.md").read_text(encoding="utf-8")
+    assert "## Metrics by age band" in risk_page and "Brier score" in risk_page
+    assert "precision@k" in (tmp_path / "a" / "recommend.md").read_text(encoding="utf-8")

@@ -8,18 +8,33 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from mlservice.schemas import ModelRefSchema, StrictFloat, StrictInteger, StrictSchema, batch_of, feature
+from mlservice.schemas import (
+    SUBJECT_KEY,
+    ModelRefSchema,
+    StrictFloat,
+    StrictInteger,
+    StrictSchema,
+    batch_of,
+    feature,
+    ood_warnings,
+)
 
 DISCLAIMER = (
     "Decision support only: an estimate from a statistical model trained on one population, "
     "not a diagnosis. A clinician must confirm with standard tests."
 )
-LABELS = ["positive", "negative"]
+LABELS = ["positive", "negative", "cannot_assess"]
+MAX_FACTORS = 3
 
 
 class PatientSchema(StrictSchema):
     """One patient's measurements."""
 
+    patient_id = fields.String(
+        validate=SUBJECT_KEY,
+        metadata={"description": "Optional opaque key: the same patient always meets the same model version "
+                  "during a canary. Not a model input; never logged.", "example": "p-77"},
+    )
     pregnancies = feature(StrictInteger, "npreg", "Number of pregnancies.", example=2, validate=validate.Range(0, 30))
     glucose = feature(StrictFloat, "glu", "Plasma glucose 2 h into an oral glucose tolerance test, mg/dL.", example=120, validate=validate.Range(20, 600))
     blood_pressure = feature(StrictFloat, "bp", "Diastolic blood pressure, mm Hg.", example=72, validate=validate.Range(20, 200))
@@ -34,9 +49,45 @@ PatientBatchSchema = batch_of(PatientSchema, "Patients to assess, in order.")
 EXAMPLE_PATIENT = {name: f.metadata["example"] for name, f in PatientSchema().fields.items()}
 
 
+class FactorSchema(StrictSchema):
+    """A measurement that moved this patient's estimate, from the model's own computation."""
+
+    feature = fields.String(required=True, metadata={"description": "The request field."})
+    effect = fields.String(required=True, validate=validate.OneOf(["raises", "lowers"]))
+    contribution = fields.Float(
+        required=True,
+        metadata={"description": "Change in the log-odds compared with the average training patient: "
+                  "standardised coefficient times this patient's standardised deviation from the training "
+                  "mean. All fields' parts plus the model's intercept give its log-odds exactly."},
+    )
+
+
 class DiagnosisSchema(StrictSchema):
-    probability = fields.Float(required=True, metadata={"description": "Estimated probability of type 2 diabetes (WHO criteria)."})
-    label = fields.String(required=True, validate=validate.OneOf(LABELS), metadata={"description": "positive at or above the configured threshold."})
+    probability = fields.Float(
+        required=True, allow_none=True,
+        metadata={"description": "Estimated probability of type 2 diabetes (WHO criteria): the model's own "
+                  "(plain logistic regression; calibration in the model card). null when abstained."},
+    )
+    label = fields.String(
+        required=True, validate=validate.OneOf(LABELS),
+        metadata={"description": "positive at or above the configured threshold, else negative; cannot_assess "
+                  "when abstained."},
+    )
+    abstained = fields.Boolean(
+        required=True,
+        metadata={"description": "true when a field lies more than ood_limit training standard deviations outside "
+                  "the training range: the model is not used for such a patient."},
+    )
+    abstain_reason = fields.String(
+        required=True, allow_none=True,
+        metadata={"description": "Why it abstained, naming the fields (never their values); null otherwise."},
+    )
+    factors = fields.List(
+        fields.Nested(FactorSchema), required=True,
+        metadata={"description": f"The up to {MAX_FACTORS} fields that moved the estimate most, largest first; "
+                  "empty when abstained."},
+    )
+    warnings = ood_warnings()
 
 
 class DiagnoseResultSchema(DiagnosisSchema):
@@ -54,3 +105,8 @@ class DiagnoseSettingsSchema(StrictSchema):
     """``[models.diagnose.settings]``."""
 
     threshold = StrictFloat(required=True, validate=validate.Range(0, 1))
+    ood_limit = StrictFloat(
+        load_default=1.0, validate=validate.Range(min=0),
+        metadata={"description": "Abstain when a field lies more than this many training standard deviations "
+                  "below its training minimum or above its training maximum (model card)."},
+    )

@@ -1,25 +1,32 @@
-"""Diabetes risk: the model's probability, a label at the configured threshold, a disclaimer."""
+"""Diabetes risk: the model's probability, a label at the configured threshold, the factors
+that moved it, out-of-range warnings, and an abstention far outside the training data."""
 from __future__ import annotations
 
 from typing import Any
 
-from mlservice.diagnose.schemas import DISCLAIMER
+import numpy as np
+
+from mlservice.diagnose.schemas import DISCLAIMER, MAX_FACTORS
+from mlservice.explain import ood
 from mlservice.registry.extension import registry
 from mlservice.registry.kinds import positive_probability, to_rows
 from mlservice.registry.model import LoadedModel
+from mlservice.registry.shadow import mirror
 
 NAME = "diagnose"
 
 
-def diagnose(patients: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], LoadedModel]:
-    model = registry().get(NAME)
-    probabilities = positive_probability(model.estimator, to_rows(patients, model.columns))
-    threshold = model.settings["threshold"]
-    return [_diagnosis(float(p), threshold) for p in probabilities], model
+def diagnose(patients: list[dict[str, Any]], key: str | None = None) -> tuple[list[dict[str, Any]], LoadedModel]:
+    """Diagnoses by the version routed for ``key``, mirrored to the shadow if one is set."""
+    model, shadow = registry().route(NAME, key)
+    results = _diagnose(model, patients)
+    ood.count(NAME, [r["warnings"] for r in results])
+    mirror(shadow, lambda m: _diagnose(m, patients), results, _same_labels)
+    return results, model
 
 
 def diagnose_one(patient: dict[str, Any]) -> dict[str, Any]:
-    [result], model = diagnose([patient])
+    [result], model = diagnose([patient], patient.get("patient_id"))
     return {**result, "model": model.ref, "disclaimer": DISCLAIMER}
 
 
@@ -28,5 +35,40 @@ def diagnose_batch(patients: list[dict[str, Any]]) -> dict[str, Any]:
     return {"results": results, "model": model.ref, "disclaimer": DISCLAIMER}
 
 
-def _diagnosis(probability: float, threshold: float) -> dict[str, Any]:
-    return {"probability": probability, "label": "positive" if probability >= threshold else "negative"}
+def _diagnose(model: LoadedModel, patients: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = to_rows(patients, model.columns)
+    probabilities = positive_probability(model.estimator, rows)
+    _, contributions = model.extras["explainer"].contributions(rows)
+    ranges = model.extras["ranges"]
+    far = ranges.distances(rows) > model.settings["ood_limit"]
+    results = []
+    for p, parts, outside, flags in zip(probabilities, contributions, far, ranges.issues(rows)):
+        fields = [f for f, o in zip(model.columns, outside) if o]
+        result = _abstention(fields, model.settings["ood_limit"]) if fields else _estimate(float(p), parts, model)
+        results.append({**result, "warnings": flags})
+    return results
+
+
+def _estimate(probability: float, parts: np.ndarray, model: LoadedModel) -> dict[str, Any]:
+    label = "positive" if probability >= model.settings["threshold"] else "negative"
+    order = np.lexsort((np.arange(len(parts)), -np.abs(parts)))
+    factors = [
+        {"feature": model.columns[j], "effect": "raises" if parts[j] > 0 else "lowers", "contribution": float(parts[j])}
+        for j in order[:MAX_FACTORS] if parts[j] != 0
+    ]
+    return {"probability": probability, "label": label, "abstained": False, "abstain_reason": None, "factors": factors}
+
+
+def _abstention(fields: list[str], limit: float) -> dict[str, Any]:
+    """"Cannot assess", naming the fields (never their values)."""
+    names = fields[0] if len(fields) == 1 else f"{', '.join(fields[:-1])} and {fields[-1]}"
+    verb = "lies" if len(fields) == 1 else "lie"
+    reason = (
+        f"Cannot assess: {names} {verb} more than {limit:g} training standard deviation"
+        f"{'' if limit == 1 else 's'} outside the range of the patients the model was trained on."
+    )
+    return {"probability": None, "label": "cannot_assess", "abstained": True, "abstain_reason": reason, "factors": []}
+
+
+def _same_labels(served: list[dict[str, Any]], shadow: list[dict[str, Any]]) -> bool:
+    return [r["label"] for r in served] == [r["label"] for r in shadow]

@@ -14,6 +14,9 @@ _BLOCK = 2048
 #: Catalog size limit of the 23-bit column field in the neighbour sort key.
 _MAX_ITEMS = 1 << 23
 _ONE_BITS = 0x3F800000  # float32 1.0 as an unsigned integer
+#: MovieLens marks items without genres this way; it is not a genre to filter on.
+NO_GENRES = "(no genres listed)"
+_MAX_GENRES = 64  # one bit each in ``genre_bits_``
 
 
 class ItemKNNRecommender:
@@ -41,6 +44,16 @@ class ItemKNNRecommender:
     returned. A request scores only the items its seeds vote for, plus the
     k most popular others, with ``np.partition`` for the top k: its cost does
     not grow with the catalog.
+
+    Filters: ``genres`` keeps items with at least one of those genres (a bit
+    mask per item), ``exclude`` leaves ids out (unknown ids are ignored). Both
+    are applied before the top k, and the popular candidates come from per-genre
+    popularity lists, so a filtered request still costs O(neighbours + k), and
+    equals ranking the filtered catalog.
+
+    Explanations (``explain``): an item's score is its similarity votes plus
+    its popularity part; ``explain`` gives the votes and the seed that cast the
+    largest one.
     """
 
     def __init__(
@@ -81,6 +94,7 @@ class ItemKNNRecommender:
         self.titles_ = _texts(titles, first, len(items))
         self.genres_ = _texts(genres, first, len(items))
         self.years_ = _years(years, first, len(items))
+        self._fit_genres()
         return self
 
     def _fit_popularity(self, share: np.ndarray) -> None:
@@ -89,6 +103,23 @@ class ItemKNNRecommender:
         self.popular_order_ = np.lexsort((self.item_ids_, -share))
         self.popularity_rank_ = np.empty(len(share), dtype=np.int64)
         self.popularity_rank_[self.popular_order_] = np.arange(len(share))
+
+    def _fit_genres(self) -> None:
+        """A genre bit mask per item, and each genre's items in popularity order."""
+        names = sorted({g for text in self.genres_ for g in str(text).split("|")} - {"", NO_GENRES})
+        if len(names) > _MAX_GENRES:
+            raise ValueError(f"{len(names)} genres exceed {_MAX_GENRES}")
+        index = {name: bit for bit, name in enumerate(names)}
+        bits = np.zeros(len(self.genres_), dtype=np.uint64)
+        for i, text in enumerate(self.genres_):
+            for g in str(text).split("|"):
+                if g in index:
+                    bits[i] |= np.uint64(1 << index[g])
+        ordered = [self.popular_order_[(bits[self.popular_order_] & np.uint64(1 << b)) != 0] for b in range(len(names))]
+        self.genre_names_ = np.array(names, dtype=object)
+        self.genre_bits_ = bits
+        self.genre_indptr_ = np.concatenate([[0], np.cumsum([len(o) for o in ordered], dtype=np.int64)])
+        self.genre_popular_ = np.concatenate(ordered).astype(np.int64) if ordered else np.empty(0, dtype=np.int64)
 
     @property
     def n_items(self) -> int:
@@ -119,52 +150,92 @@ class ItemKNNRecommender:
 
     def rated_items(self, user_id: int) -> np.ndarray:
         """Ids of the items a known user rated (empty for an unknown user)."""
-        row = self._user_row(user_id)
-        if row < 0:
-            return np.empty(0, dtype=np.int64)
-        span = slice(self.user_items_.indptr[row], self.user_items_.indptr[row + 1])
-        return self.item_ids_[self.user_items_.indices[span]]
+        rated, _ = self._user_ratings(user_id)
+        return self.item_ids_[rated]
 
-    def recommend_for_user(self, user_id: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def liked_by(self, user_id: int) -> np.ndarray:
+        """Ids of the items a known user rated at or above the like threshold: their seeds."""
+        rated, ratings = self._user_ratings(user_id)
+        return self.item_ids_[rated[ratings >= self.like_threshold_]]
+
+    def raters(self, item_ids: Sequence[int]) -> np.ndarray:
+        """How many users rated each item (0 for an unknown id)."""
+        positions = self._positions(item_ids)
+        counts = np.rint(self.popularity_[np.maximum(positions, 0)] * self.n_users).astype(np.int64)
+        return np.where(positions >= 0, counts, 0)
+
+    def recommend_for_user(
+        self, user_id: int, k: int, genres: Sequence[str] | None = None, exclude: Sequence[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k unseen items for a known user; popularity for an unknown one."""
-        row = self._user_row(user_id)
-        if row < 0:
-            return self.popular(k)
-        span = slice(self.user_items_.indptr[row], self.user_items_.indptr[row + 1])
-        rated = self.user_items_.indices[span]
-        return self._recommend(rated[self.user_items_.data[span] >= self.like_threshold_], rated, k)
+        if self._user_row(user_id) < 0:
+            return self.popular(k, exclude, genres)
+        rated, ratings = self._user_ratings(user_id)
+        seen = np.union1d(rated, self._known(exclude))
+        return self._recommend(rated[ratings >= self.like_threshold_], seen, k, self._mask(genres))
 
-    def recommend_for_items(self, liked: Sequence[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+    def recommend_for_items(
+        self, liked: Sequence[int], k: int, genres: Sequence[str] | None = None, exclude: Sequence[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k items for someone who liked ``liked``; unknown ids are ignored."""
-        positions = self._positions(liked)
-        positions = np.unique(positions[positions >= 0])
-        return self._recommend(positions, positions, k)
+        positions = self._known(liked)
+        seen = np.union1d(positions, self._known(exclude))
+        return self._recommend(positions, seen, k, self._mask(genres))
 
-    def popular(self, k: int, exclude: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
+    def popular(
+        self, k: int, exclude: Sequence[int] = (), genres: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Most-rated items (score: share of users who rated it), minus ``exclude``."""
-        excluded = self._positions(exclude)
-        head = self._most_popular(max(int(k), 0), excluded[excluded >= 0])
+        head = self._most_popular(max(int(k), 0), self._known(exclude), self._mask(genres))
         return self.item_ids_[head], self.popularity_[head].astype(np.float64)
 
-    def _most_popular(self, k: int, excluded: np.ndarray) -> np.ndarray:
-        """Positions of the k most popular items not in ``excluded``: O(k + |excluded|)."""
-        head = self.popular_order_[: k + len(excluded)]
+    def explain(self, seeds: Sequence[int], items: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per item: the similarity votes ``seeds`` gave it (its score minus the popularity
+        part), the seed that gave the largest vote (-1: none; ties: lower id) and how many
+        seeds voted. O(|seeds| k)."""
+        sources = self._known(seeds)
+        block = self.similarity_[sources][:, self._known_positions(items)].toarray().astype(np.float64)
+        voters = np.count_nonzero(block, axis=0)
+        if block.shape[0] == 0:
+            return np.zeros(block.shape[1]), np.full(block.shape[1], -1, dtype=np.int64), voters
+        best = self.item_ids_[sources[block.argmax(axis=0)]]
+        return block.sum(axis=0), np.where(voters > 0, best, -1), voters
+
+    def _most_popular(self, k: int, excluded: np.ndarray, mask: np.uint64 | None = None) -> np.ndarray:
+        """Positions of the k most popular items not in ``excluded`` (with a genre in ``mask``):
+        O(k + |excluded|) per genre."""
+        n = k + len(excluded)
+        head = self.popular_order_[:n] if mask is None else self._popular_in(mask, n)
         return head[~np.isin(head, excluded)][:k]
 
-    def _recommend(self, seeds: np.ndarray, seen: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _popular_in(self, mask: np.uint64, n: int) -> np.ndarray:
+        """The n most popular items with a genre in ``mask``: each is among its genre's first n."""
+        starts, ends = self.genre_indptr_[:-1], self.genre_indptr_[1:]
+        parts = [self.genre_popular_[starts[b] : min(starts[b] + n, ends[b])]
+                 for b in range(len(self.genre_names_)) if int(mask) >> b & 1]
+        merged = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+        return merged[np.argsort(self.popularity_rank_[merged])][:n]
+
+    def _recommend(
+        self, seeds: np.ndarray, seen: np.ndarray, k: int, mask: np.uint64 | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Score only the items that got votes plus the k most popular others.
 
         Unvoted items score ``prior * popularity``, so no unvoted item outside
         the k most popular can beat them: the result equals ranking the whole
-        catalog, at a cost set by the seeds' neighbours, not the catalog size.
+        (filtered) catalog, at a cost set by the seeds' neighbours, not the
+        catalog size.
         """
         voted, votes = _column_sums(self.similarity_[seeds])
-        fresh = ~np.isin(voted, seen)
-        voted, votes = voted[fresh], votes[fresh]
-        if len(voted) == 0:
-            return self.popular(k, exclude=self.item_ids_[seen])
+        keep = ~np.isin(voted, seen)
+        if mask is not None:
+            keep &= (self.genre_bits_[voted] & mask) != 0
+        voted, votes = voted[keep], votes[keep]
         k = max(int(k), 0)
-        others = self._most_popular(k, np.concatenate([seen, voted]))
+        if len(voted) == 0:
+            head = self._most_popular(k, seen, mask)
+            return self.item_ids_[head], self.popularity_[head].astype(np.float64)
+        others = self._most_popular(k, np.concatenate([seen, voted]), mask)
         candidates = np.concatenate([voted, others])
         prior = self.popularity_[candidates] / self.popularity_[self.popular_order_[0]]
         scores = np.concatenate([votes, np.zeros(len(others))]) + self.popularity_weight * prior
@@ -189,6 +260,33 @@ class ItemKNNRecommender:
     def _positions(self, item_ids: Sequence[int]) -> np.ndarray:
         """Catalog positions of ``item_ids``; -1 where unknown."""
         return _lookup(self.item_ids_, item_ids)
+
+    def _known(self, item_ids: Sequence[int]) -> np.ndarray:
+        """Sorted unique catalog positions of the known ids among ``item_ids``."""
+        positions = self._positions(item_ids)
+        return np.unique(positions[positions >= 0])
+
+    def _known_positions(self, item_ids: Sequence[int]) -> np.ndarray:
+        """Catalog positions of ``item_ids`` in order; every id must be known."""
+        positions = self._positions(item_ids)
+        if np.any(positions < 0):
+            raise KeyError("unknown item id")
+        return positions
+
+    def _mask(self, genres: Sequence[str] | None) -> np.uint64 | None:
+        """The genre bit mask of ``genres`` (unknown names add nothing); None: no filter."""
+        if genres is None:
+            return None
+        bits = {name: b for b, name in enumerate(self.genre_names_)}
+        return np.uint64(sum(1 << bits[g] for g in set(genres) if g in bits))
+
+    def _user_ratings(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(catalog positions, ratings) of a user's rated items; empty for an unknown user."""
+        row = self._user_row(user_id)
+        if row < 0:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        span = slice(self.user_items_.indptr[row], self.user_items_.indptr[row + 1])
+        return self.user_items_.indices[span].astype(np.int64), self.user_items_.data[span]
 
     def _position(self, item_id: int) -> int:
         pos = int(self._positions([item_id])[0])

@@ -1,28 +1,57 @@
-"""Recommendations: collaborative for known users, item similarity for liked items, popularity otherwise."""
+"""Recommendations: collaborative for known users, item similarity for liked items, popularity
+otherwise; each item says why. Liked items not in the catalog are skipped and flagged, as are
+liked items too few users rated."""
 from __future__ import annotations
 
 from typing import Any
 
-from mlservice.errors import InvalidInput
+from mlservice.explain import ood
+from mlservice.recommend.reasons import reason
 from mlservice.registry.extension import registry
 from mlservice.registry.kinds import recommend as rank
+from mlservice.registry.model import LoadedModel
+from mlservice.registry.shadow import mirror
 
 NAME = "recommend"
 
 
 def recommend(query: dict[str, Any]) -> dict[str, Any]:
     """Ranked items for a validated query, with the strategy that produced them."""
-    model = registry().get(NAME)
+    key = str(query["user_id"]) if "user_id" in query else None
+    model, shadow = registry().route(NAME, key)
+    result = _recommend(model, query)
+    ood.count(NAME, [result["warnings"]])
+    mirror(shadow, lambda m: _recommend(m, query), result, _same_items)
+    return {**result, "model": model.ref}
+
+
+def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:
     estimator = model.estimator
-    if "liked_items" in query:
-        _check_known(estimator, query["liked_items"])
     strategy, items, scores = rank(estimator, query)
-    ranked = [{"id": int(i), "title": estimator.title(int(i)), "score": float(s)} for i, s in zip(items, scores)]
-    return {"strategy": strategy, "items": ranked, "model": model.ref}
+    seeds = query.get("liked_items") or (estimator.liked_by(query["user_id"]) if strategy == "collaborative" else [])
+    votes, because, voters = estimator.explain(seeds, items)
+    rated = strategy == "collaborative"
+    ranked = [
+        {"id": int(i), "title": estimator.title(int(i)), "score": float(s),
+         "reason": reason(float(s), float(v), int(b), int(n), estimator.title(int(b)) if b >= 0 else None, rated)}
+        for i, s, v, b, n in zip(items, scores, votes, because, voters)
+    ]
+    return {"strategy": strategy, "items": ranked, "warnings": _liked_warnings(model, query.get("liked_items") or [])}
 
 
-def _check_known(estimator: Any, liked: list[int]) -> None:
-    unknown = set(estimator.unknown_items(liked))
-    if unknown:
-        positions = {i: ["Unknown item id."] for i, item in enumerate(liked) if item in unknown}
-        raise InvalidInput("Some liked items are not in the catalog.", {"json": {"liked_items": positions}})
+def _liked_warnings(model: LoadedModel, liked: list[int]) -> list[dict[str, Any]]:
+    """By position: liked items not in the catalog (skipped), or rated by too few users to mean much."""
+    raters = model.estimator.raters(liked)
+    unknown = set(model.estimator.unknown_items(liked))
+    flags = []
+    for index, (item, count) in enumerate(zip(liked, raters)):
+        if item in unknown:
+            flags.append({"field": "liked_items", "index": index, "issue": "unknown_item"})
+        elif count < model.settings["rare_item_raters"]:
+            flags.append({"field": "liked_items", "index": index, "issue": "rarely_rated_item"})
+    return flags
+
+
+def _same_items(served: dict[str, Any], shadow: dict[str, Any]) -> bool:
+    return [i["id"] for i in served["items"]] == [i["id"] for i in shadow["items"]]
+

@@ -33,6 +33,8 @@ class Feature:
     categories: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
+    median: float | None = None  # training median: what "typical" means in reason codes
+    std: float | None = None  # training standard deviation: the unit of out-of-range distances
     nullable: bool = False
     unit: str | None = None
     description: str = ""
@@ -45,6 +47,8 @@ class Feature:
             categories=tuple(raw.get("categories") or ()),
             min=raw.get("min"),
             max=raw.get("max"),
+            median=raw.get("median"),
+            std=raw.get("std"),
             nullable=bool(raw.get("nullable", False)),
             unit=raw.get("unit"),
             description=raw.get("description", ""),

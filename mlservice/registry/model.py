@@ -1,7 +1,8 @@
 """A model that passed every check, ready to serve."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,8 @@ class LoadedModel:
     columns: tuple[str, ...]
     settings: dict[str, Any]
     loaded_at: datetime
+    #: What the use case derived from this model at load (``UseCase.prepare``), e.g. its explainer.
+    extras: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def ref(self) -> dict[str, str]:

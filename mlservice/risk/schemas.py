@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate, validates_schema, ValidationError
 
+from mlservice.risk.reasons import MAX_REASONS
 from mlservice.schemas import (
+    SUBJECT_KEY,
     ModelRefSchema,
     StrictFloat,
     StrictInteger,
@@ -16,6 +18,7 @@ from mlservice.schemas import (
     batch_of,
     category,
     feature,
+    ood_warnings,
 )
 
 HOME = ["ignore", "other", "owner", "parents", "priv", "rent"]
@@ -28,19 +31,24 @@ MONEY = validate.Range(min=0, max=100_000_000)
 class ApplicantSchema(StrictSchema):
     """One loan applicant."""
 
+    applicant_id = fields.String(
+        validate=SUBJECT_KEY,
+        metadata={"description": "Optional opaque key: the same applicant always meets the same model version "
+                  "during a canary. Not a model input; never logged.", "example": "a-1042"},
+    )
     seniority = feature(StrictInteger, "Seniority", "Years with the current employer.", example=9, validate=validate.Range(0, 80))
     home = feature(fields.String, "Home", f"Housing: one of {', '.join(HOME)}.", example="rent", required=False, validate=category(HOME))
     time = feature(StrictInteger, "Time", "Requested loan term, in months.", example=60, validate=validate.Range(1, 480))
     age = feature(StrictInteger, "Age", "Applicant's age, in years.", example=30, validate=validate.Range(18, 120))
     marital = feature(fields.String, "Marital", "Marital status.", example="married", required=False, validate=category(MARITAL))
-    records = feature(fields.String, "Records", "Whether the applicant has past default records.", example="no", validate=category(["no", "yes"]))
+    records = feature(fields.String, "Records", "Whether the applicant has records on file (the data set does not say which kind).", example="no", validate=category(["no", "yes"]))
     job = feature(fields.String, "Job", "Type of employment.", example="freelance", required=False, validate=category(JOB))
-    expenses = feature(StrictFloat, "Expenses", "Monthly expenses.", example=73, validate=MONEY)
-    income = feature(StrictFloat, "Income", "Monthly income.", example=129, required=False, validate=MONEY)
-    assets = feature(StrictFloat, "Assets", "Total assets.", example=0, required=False, validate=MONEY)
-    debt = feature(StrictFloat, "Debt", "Total outstanding debt.", example=0, required=False, validate=MONEY)
-    amount = feature(StrictFloat, "Amount", "Requested loan amount.", example=800, validate=validate.Range(min=1, max=100_000_000))
-    price = feature(StrictFloat, "Price", "Price of the financed good.", example=846, validate=validate.Range(min=1, max=100_000_000))
+    expenses = feature(StrictFloat, "Expenses", "Amount of expenses, in the training data's own units.", example=73, validate=MONEY)
+    income = feature(StrictFloat, "Income", "Amount of income, in the training data's units. Omitting it is not neutral: see the model card.", example=129, required=False, validate=MONEY)
+    assets = feature(StrictFloat, "Assets", "Amount of assets, in the training data's units.", example=0, required=False, validate=MONEY)
+    debt = feature(StrictFloat, "Debt", "Amount of debt, in the training data's units.", example=0, required=False, validate=MONEY)
+    amount = feature(StrictFloat, "Amount", "Amount of the requested loan, in the training data's units.", example=800, validate=validate.Range(min=1, max=100_000_000))
+    price = feature(StrictFloat, "Price", "Price of the financed good, in the training data's units.", example=846, validate=validate.Range(min=1, max=100_000_000))
 
 
 ApplicantBatchSchema = batch_of(ApplicantSchema, "Applicants to assess, in order.")
@@ -48,9 +56,28 @@ ApplicantBatchSchema = batch_of(ApplicantSchema, "Applicants to assess, in order
 EXAMPLE_APPLICANT = {name: f.metadata["example"] for name, f in ApplicantSchema().fields.items()}
 
 
+class RiskReasonSchema(StrictSchema):
+    """A field that raised this applicant's risk, from the model's own computation."""
+
+    feature = fields.String(required=True, metadata={"description": "The request field the reason comes from."})
+    reason = fields.String(required=True, metadata={"description": "Plain words; numbers are compared with the typical (median) training applicant."})
+    contribution = fields.Float(
+        required=True,
+        metadata={"description": "How much this field raised the log-odds of default compared with a typical "
+                  "applicant (the training mean of its part). The parts of all fields plus the mean training "
+                  "log-odds add up exactly to the model's log-odds."},
+    )
+
+
 class AssessmentSchema(StrictSchema):
     probability_of_default = fields.Float(required=True, metadata={"description": "Model probability that the loan goes bad."})
     decision = fields.String(required=True, validate=validate.OneOf(DECISIONS), metadata={"description": "approve below review_at, decline at or above decline_at, review between."})
+    reasons = fields.List(
+        fields.Nested(RiskReasonSchema), required=True,
+        metadata={"description": f"For review and decline: the up to {MAX_REASONS} fields that raised the risk most, "
+                  "largest first (never empty for them). Empty for approve."},
+    )
+    warnings = ood_warnings()
 
 
 class RiskResultSchema(AssessmentSchema):

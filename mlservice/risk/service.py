@@ -1,24 +1,30 @@
-"""Credit risk: probabilities from the model, decisions from the configured thresholds."""
+"""Credit risk: probabilities from the model, decisions from the configured thresholds,
+reason codes from the model's own additive form, and out-of-range warnings."""
 from __future__ import annotations
 
 from typing import Any
 
+from mlservice.explain import ood
 from mlservice.registry.extension import registry
 from mlservice.registry.kinds import positive_probability, to_rows
 from mlservice.registry.model import LoadedModel
+from mlservice.registry.shadow import mirror
+from mlservice.risk import reasons
 
 NAME = "risk"
 
 
-def assess(applicants: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], LoadedModel]:
-    """Probability of default and decision for each applicant, and the model that made them."""
-    model = registry().get(NAME)
-    probabilities = positive_probability(model.estimator, to_rows(applicants, model.columns))
-    return [_assessment(float(p), model.settings) for p in probabilities], model
+def assess(applicants: list[dict[str, Any]], key: str | None = None) -> tuple[list[dict[str, Any]], LoadedModel]:
+    """Assessments by the version routed for ``key``, mirrored to the shadow if one is set."""
+    model, shadow = registry().route(NAME, key)
+    results = _assess(model, applicants)
+    ood.count(NAME, [r["warnings"] for r in results])
+    mirror(shadow, lambda m: _assess(m, applicants), results, _same_decisions)
+    return results, model
 
 
 def assess_one(applicant: dict[str, Any]) -> dict[str, Any]:
-    [result], model = assess([applicant])
+    [result], model = assess([applicant], applicant.get("applicant_id"))
     return {**result, "model": model.ref}
 
 
@@ -33,5 +39,18 @@ def decide(probability: float, settings: dict[str, float]) -> str:
     return "review" if probability >= settings["review_at"] else "approve"
 
 
-def _assessment(probability: float, settings: dict[str, float]) -> dict[str, Any]:
-    return {"probability_of_default": probability, "decision": decide(probability, settings)}
+def _assess(model: LoadedModel, applicants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = to_rows(applicants, model.columns)
+    probabilities = positive_probability(model.estimator, rows)
+    _, contributions = model.extras["explainer"].contributions(rows)
+    warnings = model.extras["ranges"].issues(rows)
+    results = []
+    for row, p, parts, flags in zip(rows, probabilities, contributions, warnings):
+        decision = decide(float(p), model.settings)
+        why = [] if decision == "approve" else reasons.principal(parts, row, model.columns, model.card.features)
+        results.append({"probability_of_default": float(p), "decision": decision, "reasons": why, "warnings": flags})
+    return results
+
+
+def _same_decisions(served: list[dict[str, Any]], shadow: list[dict[str, Any]]) -> bool:
+    return [r["decision"] for r in served] == [r["decision"] for r in shadow]

@@ -37,8 +37,9 @@ RISK = {
         "public teaching data. Not for decisions about real applicants."
     ),
     "limitations": (
-        "Teaching data of unknown period, country and currency; no fairness audit (Age and "
-        "Marital are used as given). A missing Income, Assets or Debt is not neutral: in "
+        "Teaching data of unknown period, country and currency; no fairness audit beyond the "
+        "per-age-band metrics in the card (Age and Marital are used as given, and can appear as "
+        "reason codes). A missing Income, Assets or Debt is not neutral: in "
         "the data such applicants went bad more often (57% vs 26% without Income), and the "
         "missing flag carries that weight. Out-of-range inputs fall into the outermost "
         "bins; unseen categories add nothing to the score. Probabilities are calibrated to "
@@ -78,7 +79,10 @@ DIAGNOSE = {
     "limitations": (
         "532 women of one population near Phoenix, measured decades ago: the probabilities "
         "do not transfer to other populations. Linear in each feature (no thresholds or "
-        "interactions). No missing values were seen, so every feature is required."
+        "interactions). No missing values were seen, so every feature is required. The service "
+        "abstains ('cannot_assess') when a measurement lies beyond the training range by more than "
+        "the configured number of training standard deviations (ood_limit), and flags any value "
+        "outside the range."
     ),
 }
 

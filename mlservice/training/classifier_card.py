@@ -19,6 +19,7 @@ def build(
     golden: np.ndarray,
     metrics: dict[str, Any],
     seed: int,
+    explanation: dict[str, Any],
 ) -> dict[str, Any]:
     """Card entries after the header (``common.card_header``), in card order."""
     data = text["data"]
@@ -36,6 +37,7 @@ def build(
         },
         "training": training_entry(seed, len(y), len(golden)),
         "metrics": metrics,
+        "explanation": explanation,
         "intended_use": text["intended_use"],
         "limitations": text["limitations"],
         "golden": golden_examples(model, rows[golden]),
@@ -54,7 +56,9 @@ def _describe(values: list[Any], spec: FeatureSpec) -> dict[str, Any]:
         entry |= {"type": "categorical", "categories": sorted(set(present))}
     else:
         kind = "integer" if all(isinstance(v, int) for v in present) else "number"
-        entry |= {"type": kind, "min": min(present), "max": max(present)}
+        numbers = np.asarray(present, dtype=np.float64)
+        entry |= {"type": kind, "min": min(present), "max": max(present),
+                  "median": float(np.median(numbers)), "std": float(numbers.std())}
     nullable = len(present) < len(values)
     return entry | {"nullable": nullable, "unit": spec.unit, "description": spec.description}
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 DEFAULT_ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+DEFAULT_DOCS = Path(__file__).resolve().parents[2] / "docs" / "models"
 #: Trainer module per use case, in the order ``all`` runs them.
 TRAINERS = {
     "risk": "mlservice.training.risk",
@@ -40,10 +41,19 @@ def _check_version(ctx: click.Context, param: click.Parameter, value: str) -> st
 @click.option("--version", default="1.0.0", show_default=True, callback=_check_version)
 @click.option("--seed", type=int, default=42, show_default=True, help="Seeds CV folds and models.")
 @click.option("--force", is_flag=True, help="Replace an existing artifact of the same version.")
-def train(use_case: str, artifacts: Path, version: str, seed: int, force: bool) -> None:
+@click.option(
+    "--docs",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to render each model card as <name>.md with its figures "
+    "[default: docs/models for the repository's artifacts, else <artifacts>/docs].",
+)
+def train(use_case: str, artifacts: Path, version: str, seed: int, force: bool, docs: Path | None) -> None:
     """Train USE_CASE (or all), report CV metrics against a baseline, write the
-    artifact and its model card, and print the TOML that pins it."""
+    artifact and its model card, render the card as a document, and print the
+    TOML that pins it."""
     names = list(TRAINERS) if use_case == "all" else [use_case]
+    if docs is None:
+        docs = DEFAULT_DOCS if artifacts.resolve() == DEFAULT_ARTIFACTS else artifacts / "docs"
     _refuse_overwrite(artifacts, names, version, force)
     written = []
     for number, name in enumerate(names, start=1):
@@ -51,6 +61,7 @@ def train(use_case: str, artifacts: Path, version: str, seed: int, force: bool) 
         module = importlib.import_module(TRAINERS[name])
         written.append(module.train(artifacts, version, seed, click.echo))
         click.echo(f"      wrote {written[-1]}")
+        click.echo(f"      rendered {_render(written[-1], docs)}")
     _print_pins(written, version)
 
 
@@ -61,6 +72,12 @@ def _refuse_overwrite(root: Path, names: list[str], version: str, force: bool) -
         raise click.ClickException(
             f"already exists: {', '.join(existing)}; pass --force or use another --version"
         )
+
+
+def _render(directory: Path, docs: Path) -> Path:
+    from mlservice.training.report import render
+
+    return render(directory, docs)
 
 
 def _print_pins(directories: list[Path], version: str) -> None:

@@ -110,3 +110,9 @@ def metric_lines(metrics: dict[str, Any]) -> list[str]:
             score, base = f"{score:.4f}", f"{base:.4f}"
         lines.append(f"    {name:<16} model {score:<15}  baseline {base}")
     return lines
+
+
+def calibration_summary(metrics: dict[str, Any]) -> str:
+    """Out-of-fold Brier score and calibration slope/intercept, for the console."""
+    cal = metrics["out_of_fold"]["calibration"]
+    return f"Brier {cal['brier_score']:.3f}, slope {cal['slope']:.2f}, intercept {cal['intercept']:+.2f}"

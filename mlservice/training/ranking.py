@@ -79,6 +79,15 @@ def ranking_metrics(rank: Ranker, relevant: dict[int, np.ndarray], k: int = K) -
     return dict(zip((f"precision_at_{k}", f"recall_at_{k}", f"ndcg_at_{k}"), map(float, means)))
 
 
+def precision_curve(rank: Ranker, relevant: dict[int, np.ndarray], max_k: int) -> list[float]:
+    """Mean precision@k over test users for k = 1 .. max_k (one ranking per user)."""
+    hits = np.zeros((max(len(relevant), 1), max_k))
+    for row, (user, wanted) in enumerate(relevant.items()):
+        found = np.isin(rank(user, max_k)[:max_k], wanted)
+        hits[row, : len(found)] = found
+    return (np.cumsum(hits, axis=1) / np.arange(1, max_k + 1)).mean(axis=0).tolist()
+
+
 def popularity_ranker(train: Ratings) -> Ranker:
     """The baseline: items rated by the most users before the cutoff (ties:
     lower id), minus the user's own. Built from the data, not from the model."""

@@ -18,6 +18,8 @@ TEST_SHARE = 0.8
 VALIDATION_SHARES = (0.6, 0.7, 0.8, 0.9)
 GRID = {"n_neighbors": (50, 100), "shrinkage": (10.0, 50.0), "popularity_weight": (0.5, 1.0, 2.0)}
 MISSING_TITLE = "Unknown title"
+#: precision@k is reported for k = 1 .. CURVE_K.
+CURVE_K = 20
 
 
 def load_data() -> Any:
@@ -86,12 +88,18 @@ def _grid_scores(split: ranking.Split) -> dict[tuple, dict[str, float]]:
 
 
 def evaluate(split: ranking.Split, params: dict[str, Any]) -> dict[str, Any]:
-    """Test metrics of ``params`` and of popularity on the held-out period."""
-    model = fit_model(split.train, **params)
+    """Test metrics of ``params`` and of popularity on the held-out period, and
+    precision@k of both for k = 1 .. ``CURVE_K``."""
+    model = ranking.model_ranker(fit_model(split.train, **params))
     popularity = ranking.popularity_ranker(split.train)
     return {
-        "model": ranking.ranking_metrics(ranking.model_ranker(model), split.relevant),
+        "model": ranking.ranking_metrics(model, split.relevant),
         "baseline": ranking.ranking_metrics(popularity, split.relevant),
+        "precision_curve": {
+            "k": list(range(1, CURVE_K + 1)),
+            "model": ranking.precision_curve(model, split.relevant, CURVE_K),
+            "baseline": ranking.precision_curve(popularity, split.relevant, CURVE_K),
+        },
     }
 
 

@@ -29,7 +29,10 @@ def build(
         "estimator": text["estimator"],
         "params": params | {"like_threshold": model.like_threshold},
         "features": [],
-        "catalog": {"items": model.n_items, "users": model.n_users, "ratings": len(data.users)},
+        "catalog": {
+            "items": model.n_items, "users": model.n_users, "ratings": len(data.users),
+            "genres": [str(g) for g in model.genre_names_],
+        },
         "data": {
             "source": common.data_source(text["data"]["package"], text["data"]["dataset"]),
             "rows": len(data.users),
@@ -71,7 +74,8 @@ def _metrics(test: dict[str, Any], validation: dict[str, Any], split: ranking.Sp
 
 
 def golden_examples(model: Any, data: Ratings, seed: int) -> list[dict[str, Any]]:
-    """A known user, a list of liked items, and an unknown user (popularity)."""
+    """A known user, a list of liked items, an unknown user (popularity), and the
+    known user again with a genre filter and an exclusion."""
     if model.has_user(UNKNOWN_USER):
         raise ValueError(f"user {UNKNOWN_USER} exists; pick another id for the unknown-user example")
     rng = np.random.default_rng(seed)
@@ -84,13 +88,15 @@ def golden_examples(model: Any, data: Ratings, seed: int) -> list[dict[str, Any]
         {"liked_items": sorted(int(i) for i in liked), "k": GOLDEN_K},
         {"user_id": UNKNOWN_USER, "k": 5},
     ]
+    one_genre = {**requests[0], "genres": [str(model.genre_names_[0])]}
+    requests.append({**one_genre, "exclude_items": _answer(model, one_genre)["items"][:2]})
     return [{"input": request, "output": _answer(model, request)} for request in requests]
 
 
 def _answer(model: Any, request: dict[str, Any]) -> dict[str, list]:
-    if "liked_items" in request:
-        items, scores = model.recommend_for_items(request["liked_items"], request["k"])
-    else:
-        items, scores = model.recommend_for_user(request["user_id"], request["k"])
+    """What the service's own dispatch returns for ``request``."""
+    from mlservice.registry.kinds import recommend
+
+    _, items, scores = recommend(model, request)
     return {"items": [int(i) for i in items], "scores": [float(s) for s in scores]}
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from mlservice.training import card_text, classifier_card, common, tabular
+from mlservice.training import card_text, classifier_card, common, evaluation, tabular
 from mlservice.training.tabular import FeatureSpec
 
 NAME = "risk"
@@ -37,6 +37,8 @@ CATEGORICAL = ("Home", "Marital", "Records", "Job")
 #: Quantile bins per numeric feature before duplicate edges are merged.
 N_BINS = 6
 N_GOLDEN = 8
+#: Age bands for the per-group metrics in the card: edges and labels.
+AGE_BANDS = ((25, 35, 50), ("<25", "25-34", "35-49", "50+"))
 
 
 def load_data() -> Any:
@@ -115,8 +117,11 @@ def train(out_root: Path, version: str, seed: int, echo: common.Echo) -> Path:
     golden = _golden_rows(rows, y, seed)
     echo(f"  [2/4] nested 5-fold CV on {len(y)} rows (C tuned inside each fold)")
     with merged_bins():
-        metrics = tabular.cv_metrics(build_pipeline(seed), rows, y, seed)
+        metrics, out_of_fold = tabular.cv_metrics(build_pipeline(seed), rows, y, seed)
+        metrics["out_of_fold"] = evaluation.out_of_fold(y, out_of_fold)
+        metrics["by_age_band"] = evaluation.by_band(y, out_of_fold, rows[:, NAMES.index("Age")], *AGE_BANDS)
         echo("\n".join(common.metric_lines(metrics)))
+        echo(f"    calibration (out of fold): {common.calibration_summary(metrics)}")
         echo(f"  [3/4] fitting on {len(y) - len(golden)} rows ({len(golden)} golden rows held out)")
         model, c = tabular.fit_final(build_pipeline, rows, y, golden, seed)
     echo("  [4/4] writing artifact and card")
@@ -137,7 +142,23 @@ def _card(
 ) -> dict[str, Any]:
     bins = {name: _bin_count(model, name) for name in NAMES if name not in CATEGORICAL}
     params = {"C": c, "C_grid": list(tabular.C_GRID), "n_bins": N_BINS, "bins_after_merging": bins}
-    return classifier_card.build(card_text.RISK, model, params, FEATURES, rows, y, golden, metrics, seed)
+    explanation = _explanation(model, np.delete(rows, golden, axis=0))
+    return classifier_card.build(card_text.RISK, model, params, FEATURES, rows, y, golden, metrics, seed, explanation)
+
+
+def _explanation(model: Any, fit_rows: np.ndarray) -> dict[str, Any]:
+    """What exact reason codes need beyond the pipeline: the training mean of every encoded column."""
+    encoder = model.named_steps["scorecard"]
+    encoded = encoder.transform(fit_rows)
+    means = np.asarray(encoded.mean(axis=0)).ravel()
+    return {
+        "method": "exact additive log-odds: per feature, its encoded columns times their coefficients",
+        "reference": (
+            f"the mean over the {len(fit_rows)} training rows of each encoded column, so a reason "
+            "means 'raised the risk compared with a typical applicant'"
+        ),
+        "column_means": {name: means[encoder.output_indices_[name]].tolist() for name in NAMES},
+    }
 
 
 def _bin_count(model: Any, name: str) -> int:

@@ -64,24 +64,27 @@ def logistic(seed: int, c: float | None = None) -> Any:
     )
 
 
-def cv_metrics(model: Any, rows: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
-    """5-fold CV of ``model`` and of the trivial baselines, on the same folds."""
+def cv_metrics(model: Any, rows: np.ndarray, y: np.ndarray, seed: int) -> tuple[dict[str, Any], np.ndarray]:
+    """5-fold CV of ``model`` and of the trivial baselines, on the same folds; and the
+    model's out-of-fold P(class 1) for every row (each from the fold model that did not see it)."""
     from sklearn.dummy import DummyClassifier
 
     prior = DummyClassifier(strategy="prior")
     positive = DummyClassifier(strategy="constant", constant=1)
-    baseline = _cv(prior, rows, y, seed, ["roc_auc", "brier_score"])
-    baseline |= _cv(positive, rows, y, seed, ["f1", "precision", "recall"])
-    return {
-        "model": _cv(model, rows, y, seed, list(_BASELINES)),
+    baseline, _ = _cv(prior, rows, y, seed, ["roc_auc", "brier_score"])
+    baseline |= _cv(positive, rows, y, seed, ["f1", "precision", "recall"])[0]
+    scores, out_of_fold = _cv(model, rows, y, seed, list(_BASELINES))
+    metrics = {
+        "model": scores,
         "baseline": {name: baseline[name] for name in _BASELINES},
         "baseline_kind": dict(_BASELINES),
         "prevalence": float(y.mean()),
         "threshold": THRESHOLD,
     }
+    return metrics, out_of_fold
 
 
-def _cv(model: Any, rows: np.ndarray, y: np.ndarray, seed: int, names: list[str]) -> dict:
+def _cv(model: Any, rows: np.ndarray, y: np.ndarray, seed: int, names: list[str]) -> tuple[dict, np.ndarray]:
     from sklearn.metrics import make_scorer, precision_score
     from sklearn.model_selection import cross_validate
 
@@ -92,15 +95,22 @@ def _cv(model: Any, rows: np.ndarray, y: np.ndarray, seed: int, names: list[str]
         "recall": "recall",
         "brier_score": "neg_brier_score",
     }
-    scores = cross_validate(model, rows, y, cv=_folds(seed), scoring={n: scorers[n] for n in names})
+    scores = cross_validate(
+        model, rows, y, cv=_folds(seed), scoring={n: scorers[n] for n in names},
+        return_estimator=True, return_indices=True,
+    )
     sign = {"brier_score": -1.0}
-    return {
+    summary = {
         name: {
             "mean": float(sign.get(name, 1.0) * scores[f"test_{name}"].mean()),
             "std": float(scores[f"test_{name}"].std()),
         }
         for name in names
     }
+    out_of_fold = np.empty(len(y))
+    for fitted, test in zip(scores["estimator"], scores["indices"]["test"]):
+        out_of_fold[test] = fitted.predict_proba(rows[test])[:, 1]
+    return summary, out_of_fold
 
 
 def _folds(seed: int) -> Any:
