@@ -8,20 +8,17 @@ import numpy as np
 
 from mlservice.diagnose.schemas import DISCLAIMER, MAX_FACTORS
 from mlservice.explain import ood
-from mlservice.registry.extension import registry
 from mlservice.registry.kinds import positive_probability, to_rows
 from mlservice.registry.model import LoadedModel
-from mlservice.registry.shadow import mirror
+from mlservice.registry.shadow import serve
 
 NAME = "diagnose"
 
 
 def diagnose(patients: list[dict[str, Any]], key: str | None = None) -> tuple[list[dict[str, Any]], LoadedModel]:
     """Diagnoses by the version routed for ``key``, mirrored to the shadow if one is set."""
-    model, shadow = registry().route(NAME, key)
-    results = _diagnose(model, patients)
+    results, model = serve(NAME, key, lambda m: _diagnose(m, patients), _same_labels)
     ood.count(NAME, [r["warnings"] for r in results])
-    mirror(shadow, lambda m: _diagnose(m, patients), results, _same_labels)
     return results, model
 
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from mlservice.explain import ood
 from mlservice.recommend.reasons import reason
-from mlservice.registry.extension import registry
 from mlservice.registry.kinds import recommend as rank
 from mlservice.registry.model import LoadedModel
-from mlservice.registry.shadow import mirror
+from mlservice.registry.shadow import serve
 
 NAME = "recommend"
 
@@ -18,10 +17,8 @@ NAME = "recommend"
 def recommend(query: dict[str, Any]) -> dict[str, Any]:
     """Ranked items for a validated query, with the strategy that produced them."""
     key = str(query["user_id"]) if "user_id" in query else None
-    model, shadow = registry().route(NAME, key)
-    result = _recommend(model, query)
+    result, model = serve(NAME, key, lambda m: _recommend(m, query), _same_items)
     ood.count(NAME, [result["warnings"]])
-    mirror(shadow, lambda m: _recommend(m, query), result, _same_items)
     return {**result, "model": model.ref}
 
 

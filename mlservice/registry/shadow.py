@@ -1,4 +1,4 @@
-"""Shadow traffic: the shadow version sees the request, its answer is only counted.
+"""Serving one request: the routed version answers; a shadow sees it and is only counted.
 
 Whatever the shadow does (fails, disagrees, is slow) never changes the response.
 """
@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from prometheus_client import Counter, Histogram
 
+from mlservice.registry.extension import registry
 from mlservice.registry.model import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,14 @@ SHADOW_PREDICTIONS = Counter(
 SHADOW_LATENCY = Histogram(
     "mlservice_shadow_latency_seconds", "Time the shadow version took per mirrored request.", ["model", "version"]
 )
+
+
+def serve(name: str, key: str | None, run: Callable[[LoadedModel], T], same: Callable[[T, T], bool]) -> tuple[T, LoadedModel]:
+    """``run`` on the version routed for ``key``, mirrored to the shadow if one is set."""
+    model, shadow = registry().route(name, key)
+    served = run(model)
+    mirror(shadow, run, served, same)
+    return served, model
 
 
 def mirror(shadow: LoadedModel | None, run: Callable[[LoadedModel], T], served: T, same: Callable[[T, T], bool]) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from mlservice.explain import ood
-from mlservice.registry.extension import registry
 from mlservice.registry.kinds import positive_probability, to_rows
 from mlservice.registry.model import LoadedModel
-from mlservice.registry.shadow import mirror
+from mlservice.registry.shadow import serve
 from mlservice.risk import reasons
 
 NAME = "risk"
@@ -16,10 +15,8 @@ NAME = "risk"
 
 def assess(applicants: list[dict[str, Any]], key: str | None = None) -> tuple[list[dict[str, Any]], LoadedModel]:
     """Assessments by the version routed for ``key``, mirrored to the shadow if one is set."""
-    model, shadow = registry().route(NAME, key)
-    results = _assess(model, applicants)
+    results, model = serve(NAME, key, lambda m: _assess(m, applicants), _same_decisions)
     ood.count(NAME, [r["warnings"] for r in results])
-    mirror(shadow, lambda m: _assess(m, applicants), results, _same_decisions)
     return results, model
 
 
