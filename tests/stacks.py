@@ -12,19 +12,10 @@ from typing import Any
 import pytest
 import requests
 
-from deploy import render
 from deploy.stack import Stack
 
 #: Load in tests must never hit the production rate limit.
 UNLIMITED = {"rate_per_second": 100000, "burst": 100000}
-
-
-def models_config() -> Path:
-    """The models config the replicas will read (the committed one unless overridden)."""
-    return Path(render.app_setting("MODELS_CONFIG"))
-
-
-needs_models = pytest.mark.skipif(not models_config().exists(), reason="no models config to serve yet")
 
 
 @contextmanager

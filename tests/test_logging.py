@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from mlservice.observability.logs import JsonFormatter
-from tests.stacks import example, needs_models, running_stack, wait_until
+from tests.stacks import example, running_stack, wait_until
 
 CANARY = "q7zx"  # in values, field names, query strings and ids below; must be in no log line
 
@@ -70,7 +70,6 @@ def test_other_app_records_are_json_too(stack):
 
 
 @pytest.mark.integration
-@needs_models
 def test_a_prediction_line_names_the_model_and_nothing_it_was_sent(stack):
     spec = requests.get(f"{stack.url}/openapi.json", timeout=5).json()
     patient = {**example(spec, "/diagnose"), "glucose": 173.9171, "patient_id": f"p-{CANARY}"}

@@ -12,7 +12,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlservice.observability import metrics
-from tests.stacks import example, needs_models, running_stack
+from tests.stacks import example, running_stack
 
 HEALTHZ = {"endpoint": "/healthz", "method": "GET", "status": "200"}
 
@@ -84,7 +84,6 @@ def test_labels_are_url_rules_never_raw_paths(replica):
 
 
 @pytest.mark.integration
-@needs_models
 def test_predictions_are_counted_in_rows_by_model_and_version(replica):
     spec = requests.get(f"{replica.url}/openapi.json", timeout=5).json()
     patient = example(spec, "/diagnose")

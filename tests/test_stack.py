@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from deploy.render import app_setting
-from tests.stacks import Load, assert_nginx_error, example, needs_models, running_stack, wait_until
+from tests.stacks import Load, assert_nginx_error, example, running_stack, wait_until
 
 pytestmark = pytest.mark.integration
 LIMIT = app_setting("MAX_CONTENT_LENGTH")
@@ -105,7 +105,6 @@ def diagnose(stack, spec):
     return lambda session: session.post(f"{stack.url}/diagnose", json=body, timeout=20)
 
 
-@needs_models
 def test_a_killed_worker_costs_at_most_the_requests_in_flight_and_comes_back(stack, spec):
     replica = stack.replicas[0]
     before = replica.worker_pids()
@@ -122,7 +121,6 @@ def test_a_killed_worker_costs_at_most_the_requests_in_flight_and_comes_back(sta
     assert time.monotonic() - killed_at < 15
 
 
-@needs_models
 def test_one_replica_killed_under_load_fails_no_request(stack, spec):
     replica = stack.replicas[0]
     with Load(diagnose(stack, spec), threads=4, seconds=5) as load:
@@ -153,7 +151,6 @@ def read_response(sock: socket.socket) -> tuple[int, bytes]:
     return int(raw.split(b" ", 2)[1]), raw.split(b"\r\n\r\n", 1)[1]
 
 
-@needs_models
 def test_sigterm_lets_a_request_in_flight_finish(stack, spec):
     replica = stack.replicas[1]
     rows = {"rows": [example(spec, "/diagnose")] * 500}
