@@ -1,12 +1,13 @@
 # Two entry points, both self-installing on a fresh machine with Python 3.11:
 #   make run   - install and serve on http://127.0.0.1:8000 under gunicorn
 #   make test  - install (with dev and training extras) and run the whole suite
+#   make stack - nginx + two gunicorn replicas on http://127.0.0.1:8080 (configs, logs: run/)
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 LOCK    = constraints.txt
 
-.PHONY: run test system-deps lock clean
+.PHONY: run stack test system-deps lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,15 +24,27 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py wsgi:app
 
+# Ctrl-C stops nginx first, then each replica gracefully.
+stack: $(VENV)/.installed system-deps
+	$(BIN)/python deploy/stack.py
+
 test: $(VENV)/.installed-dev system-deps
 	$(BIN)/pytest
 
 # Servers the integration tests start for real; installed once when missing (needs root).
 system-deps:
-	@command -v nginx >/dev/null 2>&1 || scripts/install-system-deps.sh
+	@command -v nginx >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || scripts/install-system-deps.sh
 
 lock:
-	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > $(LOCK)
+	{ echo "# Exact versions the committed artifacts were built and tested with (regenerate: make lock)."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^-e'; } > $(LOCK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Performance harness, not part of the tests: floor, tutorial-style app and this service under
+# gunicorn, driven by wrk (installed from Debian when missing); about 5 minutes on a quiet
+# machine. Prints the summary and writes bench/results/latest.{txt,json}. See docs/performance.md.
+.PHONY: bench
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench $(BENCH_ARGS)

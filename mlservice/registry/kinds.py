@@ -1,7 +1,9 @@
 """How to call each kind of model, so the registry can replay golden examples.
 
 The same functions serve requests, so a model that passes its golden examples
-at load time is exercised exactly the way it will be in production.
+at load time is exercised exactly the way it will be in production. Golden
+examples are replayed before a fast path is attached (``registry.fastpath``),
+so they check the pipeline; the fast path is then checked against the pipeline.
 """
 from __future__ import annotations
 
@@ -9,22 +11,40 @@ from typing import Any
 
 import numpy as np
 
+from mlservice.registry import fastpath
+
 TOLERANCE = 1e-9
 
 
 def positive_probability(estimator: Any, rows: list[list[Any]]) -> np.ndarray:
-    """P(class 1) for rows in the card's feature order (``None`` = missing)."""
+    """P(class 1) for rows in the card's feature order (``None`` = missing).
+
+    Through the estimator's verified fast path when it has one; a value that path
+    cannot take goes to the pipeline, which answers (or fails) as it always did.
+    """
+    path = fastpath.attached(estimator)
+    if path is not None:
+        try:
+            return path.positive(rows)
+        except (TypeError, ValueError, KeyError):
+            pass
     return estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
 
 
 def recommend(estimator: Any, query: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray]:
-    """Dispatch a query to the recommender: (strategy, item ids, scores), best first."""
+    """Dispatch a query to the recommender: (strategy, item ids, scores), best first.
+
+    Optional filters (``genres``, ``exclude_items``) are passed on only when given.
+    """
     k = query["k"]
+    filters = {"genres": query["genres"]} if query.get("genres") is not None else {}
+    if query.get("exclude_items"):
+        filters["exclude"] = query["exclude_items"]
     if "liked_items" in query:
-        return "item_similarity", *estimator.recommend_for_items(query["liked_items"], k)
+        return "item_similarity", *estimator.recommend_for_items(query["liked_items"], k, **filters)
     if estimator.has_user(query["user_id"]):
-        return "collaborative", *estimator.recommend_for_user(query["user_id"], k)
-    return "popularity", *estimator.popular(k)
+        return "collaborative", *estimator.recommend_for_user(query["user_id"], k, **filters)
+    return "popularity", *estimator.popular(k, **filters)
 
 
 def golden_mismatches(kind: str, estimator: Any, golden: tuple[dict[str, Any], ...]) -> int:

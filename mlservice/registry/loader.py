@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import joblib
 from sklearn.exceptions import InconsistentVersionWarning
 
+from mlservice.registry import fastpath
 from mlservice.registry.card import CardError, ModelCard, read_card
 from mlservice.registry.compat import incompatibilities
 from mlservice.registry.kinds import golden_mismatches
@@ -39,7 +41,9 @@ def load_model(spec: ModelSpec, use_case: UseCase) -> LoadedModel:
     failed = _golden(card, estimator)
     if failed:
         raise ModelLoadError(f"{failed} of {len(card.golden)} golden examples differ from the card")
-    return LoadedModel(spec, card, estimator, columns, settings, datetime.now(timezone.utc))
+    model = _prepared(use_case, LoadedModel(spec, card, estimator, columns, settings, datetime.now(timezone.utc)))
+    fastpath.attach(model)  # only if it matches the pipeline; otherwise the pipeline serves
+    return model
 
 
 def sha256_hex(data: bytes) -> str:
@@ -84,6 +88,16 @@ def _unpickle(spec: ModelSpec, payload: bytes) -> object:
         raise ModelLoadError(f"{spec.artifact} was pickled with scikit-learn {exc.original_sklearn_version}") from None
     except Exception as exc:  # noqa: BLE001 - truncated pickles raise anything
         raise ModelLoadError(f"cannot unpickle {spec.artifact}: {type(exc).__name__}") from None
+
+
+def _prepared(use_case: UseCase, model: LoadedModel) -> LoadedModel:
+    """The model with what its use case derives from it at load (explainers); refused if that fails."""
+    try:
+        return replace(model, extras=use_case.extras(model))
+    except IncompatibleModel as exc:
+        raise ModelLoadError(f"incompatible with use case {use_case.name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a foreign estimator may fail any way
+        raise ModelLoadError(f"use case {use_case.name} could not prepare the model: {type(exc).__name__}") from None
 
 
 def _golden(card: ModelCard, estimator: object) -> int:

@@ -1,0 +1,215 @@
+"""``make bench`` (``.venv/bin/python -m bench``): measure, print one summary, write it to a file.
+
+Order: load the models in process (to build request bodies from their cards),
+then, one server at a time, the framework floor, the tutorial-style app and the
+service under the repository's gunicorn config with 2 sync workers, each driven
+by wrk for ``--seconds`` per case; then the service once more with ``--preload``
+(memory and time to ready only); then the in-process floors and the 1M-item
+catalog. Nothing else should run meanwhile: other busy processes are listed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench import bodies, inprocess, memory, parts, procs, report, wrk
+from bench.catalog import synthetic
+
+DEFAULT_OUT = procs.ROOT / "bench" / "results"
+PROPOSED_CONF = procs.ROOT / "bench" / "gunicorn_proposed.conf.py"
+PLAIN_CONF = procs.ROOT / "bench" / "gunicorn_plain.conf.py"
+MODES = report.MODES
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    run_dir = Path(tempfile.mkdtemp(prefix="mlservice-bench-"))
+    try:
+        results = run(args, run_dir)
+    finally:
+        if args.keep:
+            print(f"run directory kept: {run_dir}")
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    text = summary(results)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.txt").write_text(text + "\n", encoding="utf-8")
+    (args.out / "latest.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(f"\nwritten: {args.out / 'latest.txt'} and latest.json")
+    return 0
+
+
+def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
+    wrk.ensure_wrk()
+    app, models = _load(args.models_config, run_dir)
+    cases = _cases(models, run_dir)
+    settings = vars(args) | {"out": str(args.out), "models_config": str(args.models_config)}
+    results: dict[str, Any] = {"machine": machine(), "settings": settings}
+    results["busy_before"] = procs.busy_processes({os.getpid()})
+    results["loadavg_before"] = os.getloadavg()
+    http, ready, mem = _servers(args, cases, run_dir)
+    mem["models_kib"] = memory.models_kib(args.models_config, run_dir)
+    _step("in-process floors")
+    results.update(http=http, ready=ready, memory=mem, inprocess=_floors(models, args.catalog_items))
+    _step("in-process parts of a request")
+    results["parts"] = parts.parts(app, models, {name: cases[name] for name in ("risk", "diagnose")})
+    results["loadavg_after"] = os.getloadavg()
+    results["checks"] = [vars(c) | {"passed": c.passed} for c in report.checks(results)]
+    return results
+
+
+def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> tuple[list, dict, dict]:
+    """One server at a time: the floor, the tutorial-style app, the service (three configurations)."""
+    env = {"MLSERVICE_MODELS_CONFIG": str(args.models_config), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state")}
+    log = run_dir / "servers.log"
+    http, ready, mem = [], {}, {}
+    with procs.serve("floor", "bench.apps.floor:app", log, {}, config=PLAIN_CONF) as server:
+        _step("framework floor")
+        http.append(_measure(server, "floor", cases["risk"][1], 1, args))
+        mem["floor"] = memory.server_memory(server)
+    with procs.serve("tutorial", "bench.apps.tutorial:app", log, {"BENCH_TUTORIAL_SPEC": str(cases["spec"])},
+                     config=PLAIN_CONF) as server:
+        http += _measure_cases(server, cases, args)
+    with procs.serve("service", "wsgi:app", log, env) as server:
+        ready["current"] = server.ready_seconds
+        _step("service: GET /healthz (the stack's own cost per request, no model)")
+        http.append(_measure(server, "healthz", cases["empty"], 1, args))
+        http += _measure_cases(server, cases, args)
+        mem["current"] = memory.server_memory(server)
+    for mode, options in (("preload", {"extra_args": ("--preload",)}), ("proposed", {"config": PROPOSED_CONF})):
+        with procs.serve("service", "wsgi:app", log, env, **options) as server:
+            _step(f"service, {MODES[mode]}: time to ready, and memory after a short load")
+            ready[mode] = server.ready_seconds
+            _measure(server, "risk", cases["risk"][1], 1, args)
+            mem[mode] = memory.server_memory(server)
+    return http, ready, mem
+
+
+def _step(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="wrk run per case (default 8)")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4: 2 per worker)")
+    parser.add_argument("--models-config", type=Path, default=procs.ROOT / "configs" / "models.toml")
+    parser.add_argument("--catalog-items", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where latest.txt and latest.json go")
+    parser.add_argument("--keep", action="store_true", help="keep the run directory (server logs)")
+    args = parser.parse_args(argv)
+    args.models_config = args.models_config.resolve()
+    return args
+
+
+def _load(models_config: Path, run_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """An app and its verified models, loaded the way the service loads them; stop if any is refused."""
+    from mlservice import create_app
+
+    app = create_app({"MODELS_CONFIG": str(models_config), "MODELS_POLL_SECONDS": 0, "MODELS_STATE_DIR": str(run_dir)})
+    registry = app.extensions["model_registry"]
+    if registry.failures:
+        reasons = "; ".join(f"{n}: {f.reason}" for n, f in registry.failures.items())
+        sys.exit(f"bench: {models_config} does not load: {reasons}")
+    return app, {name: d.default for name, d in registry.deployments.items()}
+
+
+def _cases(models: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    cases: dict[str, Any] = {name: bodies.classifier_bodies(models[name], run_dir) for name in ("risk", "diagnose")}
+    cases["recommend"] = {1: bodies.recommend_body(models["recommend"], run_dir)}
+    cases["spec"] = bodies.tutorial_spec(models, run_dir)
+    cases["empty"] = run_dir / "empty.json"
+    cases["empty"].write_bytes(b"")
+    return cases
+
+
+def _measure_cases(server: procs.Server, cases: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+    out = []
+    for case in ("risk", "diagnose", "recommend"):
+        for rows, body in cases[case].items():
+            _step(f"{server.name}: {case}, {rows} row(s) per request")
+            out.append(_measure(server, case, body, rows, args))
+    return out
+
+
+def _measure(server: procs.Server, case: str, body: Path, rows: int, args: argparse.Namespace) -> dict[str, Any]:
+    """A 1-second warm-up (every worker), then the timed run with CPU read from /proc around it."""
+    path = "/" if case == "floor" else f"/{case}" + ("/batch" if rows > 1 else "")
+    method = "GET" if case == "healthz" else "POST"
+    wrk.run(server.url + path, body, 1, args.connections, method=method)
+    before = server.cpu_seconds(), _own_seconds(), procs.machine_busy_seconds()
+    load = wrk.run(server.url + path, body, args.seconds, args.connections, method=method)
+    after = server.cpu_seconds(), _own_seconds(), procs.machine_busy_seconds()
+    cpu, own, busy = (now - then for now, then in zip(after, before))
+    return {"server": server.name, "case": case, "rows": rows, "req_s": load.rate, "rows_s": load.rate * rows,
+            "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors, "requests": load.requests,
+            "cpu_ms_per_req": cpu / max(load.requests, 1) * 1000,
+            "other_cpu_pct": max(busy - cpu - own, 0.0) / load.seconds * 100}
+
+
+def _own_seconds() -> float:
+    """CPU of this process and its finished children (wrk)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _floors(models: dict[str, Any], catalog_items: int) -> dict[str, Any]:
+    floors: dict[str, Any] = {name: inprocess.classifier(models[name]) for name in ("risk", "diagnose")}
+    movielens = models["recommend"].estimator
+    _step(f"building a synthetic catalog of {catalog_items:,} items")
+    start = time.perf_counter()
+    catalog = synthetic(n_items=catalog_items, n_neighbors=movielens.n_neighbors)
+    built = time.perf_counter() - start
+    floors["recommend"] = {
+        "movielens_items": movielens.n_items, "movielens_us": inprocess.top10(movielens, inprocess.queries(movielens)),
+        "catalog_items": catalog.n_items, "catalog_us": inprocess.top10(catalog, inprocess.queries(catalog)),
+        "catalog_build_s": built,
+    }
+    return floors
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kib = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal")))
+    packages = ("flask", "flask-smorest", "marshmallow", "gunicorn", "numpy", "scikit-learn", "orjson")
+    versions = {p: metadata.version(p) for p in packages}
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kib / 2**20, 1),
+            "python": platform.python_version(), "kernel": platform.release(), "versions": versions}
+
+
+def summary(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [f"mlservice bench, {time.strftime('%Y-%m-%d %H:%M')}: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, "
+             f"Python {m['python']}; gunicorn 2 sync workers (deploy/gunicorn.conf.py, max_requests off), "
+             f"wrk {results['settings']['connections']} connections, {results['settings']['seconds']:g} s per case",
+             f"load average before {_load_avg(results['loadavg_before'])}, after {_load_avg(results['loadavg_after'])}; "
+             f"other busy processes before: {', '.join(results['busy_before']) or 'none'}", "",
+             "HTTP (a = framework floor, b = tutorial-style app, c = this service; others' CPU: % of one core used by "
+             "other processes during the run, 0 on a quiet machine)", *report.http_table(results["http"]), "",
+             "In process", *report.floors_table(results["inprocess"]), "",
+             "In process, the parts of one request (µs per request)", *report.parts_table(results["parts"]), "",
+             "Memory and start-up", *report.memory_table(results["memory"], results["ready"]), "",
+             "Targets"]
+    lines += [report.Check(**{k: v for k, v in c.items() if k != "passed"}).line() for c in results["checks"]]
+    return "\n".join(lines)
+
+
+def _load_avg(values: Any) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

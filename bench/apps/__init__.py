@@ -1,0 +1,1 @@
+"""The two comparison apps the harness serves beside ``wsgi:app``."""

@@ -1,0 +1,48 @@
+"""Request bodies for the harness, made from each model card's golden inputs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mlservice.registry.model import LoadedModel
+
+SIZES = (1, 100, 1000)
+
+
+def records(model: LoadedModel) -> list[dict[str, Any]]:
+    """The card's golden rows as API requests (an omitted optional field is a missing value)."""
+    return [{field: value for field, value in zip(model.columns, g["input"]) if value is not None}
+            for g in model.card.golden]
+
+
+def classifier_bodies(model: LoadedModel, folder: Path) -> dict[int, Path]:
+    """``{rows: path}``: one row, then ``{"rows": [...]}`` batches of 100 and 1,000."""
+    rows = records(model)
+    paths = {}
+    for size in SIZES:
+        batch = (rows * (size // len(rows) + 1))[:size]
+        paths[size] = _write(folder / f"{model.spec.name}-{size}.json", batch[0] if size == 1 else {"rows": batch})
+    return paths
+
+
+def recommend_body(model: LoadedModel, folder: Path) -> Path:
+    """Top-10 for a known user (the collaborative strategy, the most work per request)."""
+    users = [g["input"]["user_id"] for g in model.card.golden if "user_id" in g.get("input", {})]
+    user = users[0] if users else int(model.estimator.user_ids_[0])
+    return _write(folder / "recommend-1.json", {"user_id": int(user), "k": 10})
+
+
+def tutorial_spec(models: dict[str, LoadedModel], folder: Path) -> Path:
+    """What the tutorial-style app needs: each artifact and its fields in column order."""
+    spec = {name: {"artifact": str(m.spec.artifact), "fields": list(m.columns)} for name, m in models.items()}
+    path = folder / "tutorial.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+def _write(path: Path, body: Any) -> Path:
+    path.write_bytes(orjson.dumps(body))
+    return path

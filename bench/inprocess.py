@@ -1,0 +1,70 @@
+"""In-process floors: what the models cost without HTTP, and the recommender at catalog scale."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mlservice.registry import fastpath
+from mlservice.registry.kinds import positive_probability, recommend
+from mlservice.registry.model import LoadedModel
+
+BATCH = 1000
+
+
+def per_call(fn: Callable[[], Any], min_seconds: float = 0.3, repeats: int = 3) -> float:
+    """Seconds per call of ``fn``: the best of ``repeats`` timed loops of at least ``min_seconds``."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        best = min(best, elapsed / n)
+    return best
+
+
+def classifier(model: LoadedModel) -> dict[str, float]:
+    """One row and 1,000 rows: the pipeline, its bare arithmetic in NumPy, and the served path."""
+    rows = [list(g["input"]) for g in model.card.golden]
+    one, batch = rows[:1], (rows * (BATCH // len(rows) + 1))[:BATCH]
+    pipeline = model.estimator
+    encode, head = pipeline[:-1], pipeline[-1]
+    coef, intercept = head.coef_[0], float(head.intercept_[0])
+    x_one = _dense(encode.transform(np.array(one, dtype=object)))
+    x_batch = _dense(encode.transform(np.array(batch, dtype=object)))
+    return {
+        "sklearn_one_us": per_call(lambda: pipeline.predict_proba(np.array(one, dtype=object))) * 1e6,
+        "numpy_one_us": per_call(lambda: 1.0 / (1.0 + np.exp(-(x_one @ coef + intercept)))) * 1e6,
+        "served_one_us": per_call(lambda: positive_probability(pipeline, one)) * 1e6,
+        "sklearn_rows_per_s": BATCH / per_call(lambda: pipeline.predict_proba(np.array(batch, dtype=object))),
+        "numpy_rows_per_s": BATCH / per_call(lambda: 1.0 / (1.0 + np.exp(-(x_batch @ coef + intercept)))),
+        "served_rows_per_s": BATCH / per_call(lambda: positive_probability(pipeline, batch)),
+        "fast_path": float(fastpath.attached(pipeline) is not None),
+    }
+
+
+def top10(estimator: Any, queries: list[dict[str, Any]]) -> float:
+    """Mean microseconds per top-10 request over ``queries`` (the served ranking call)."""
+    return per_call(lambda: [recommend(estimator, q) for q in queries]) / len(queries) * 1e6
+
+
+def queries(estimator: Any, n: int = 20, seed: int = 3) -> list[dict[str, Any]]:
+    """Known users, liked-item visitors, unknown users and a genre filter, drawn from the model."""
+    rng = np.random.default_rng(seed)
+    users = rng.choice(estimator.user_ids_, n, replace=False)
+    popular = estimator.item_ids_[estimator.popular_order_[:500]]
+    liked = [sorted(set(rng.choice(popular, 5).tolist())) for _ in range(n)]
+    return ([{"user_id": int(u), "k": 10} for u in users]
+            + [{"liked_items": items, "k": 10} for items in liked]
+            + [{"user_id": 2**31 - 1, "k": 10}, {"user_id": int(users[0]), "k": 10, "genres": ["Comedy"]}])
+
+
+def _dense(x: Any) -> np.ndarray:
+    return np.asarray(x.todense() if hasattr(x, "todense") else x, dtype=np.float64)

@@ -1,0 +1,117 @@
+"""The targets of issue #7, checked against one run's figures, and the tables that show them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+#: gunicorn configurations whose memory and start-up the harness measures.
+MODES = {"current": "as configured", "preload": "with --preload",
+         "proposed": "preload + gc.freeze (bench/gunicorn_proposed.conf.py)"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    value: float
+    limit: float
+    higher_is_better: bool
+    unit: str = "x"
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= self.limit if self.higher_is_better else self.value <= self.limit
+
+    def line(self) -> str:
+        sign = ">=" if self.higher_is_better else "<="
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"{verdict}  {self.name}: {self.value:.2f}{self.unit} (target {sign} {self.limit:g}{self.unit})"
+
+
+def find(http: list[dict[str, Any]], server: str, case: str, rows: int = 1) -> dict[str, Any]:
+    return next(r for r in http if r["server"] == server and r["case"] == case and r["rows"] == rows)
+
+
+def checks(results: dict[str, Any]) -> list[Check]:
+    http, floors, memory = results["http"], results["inprocess"], results["memory"]
+    floor = find(http, "floor", "floor")
+    out = []
+    for case in ("risk", "diagnose"):
+        service, tutorial = find(http, "service", case), find(http, "tutorial", case)
+        out += [
+            Check(f"/{case} single row vs tutorial (c/b req/s)", service["req_s"] / tutorial["req_s"], 3.0, True),
+            Check(f"/{case} single row vs floor (c/a req/s)", service["req_s"] / floor["req_s"], 0.6, True),
+            Check(f"/{case} single row p99 vs floor p99", service["p99_ms"] / floor["p99_ms"], 2.0, False),
+            Check(f"/{case}/batch 1000 rows/s vs in-process scikit-learn",
+                  find(http, "service", case, 1000)["rows_s"] / floors[case]["sklearn_rows_per_s"], 0.5, True),
+        ]
+    recommend = floors["recommend"]
+    out += [
+        Check("/recommend top-10 vs floor (c/a req/s)", find(http, "service", "recommend")["req_s"] / floor["req_s"], 0.5, True),
+        Check("1M-item catalog top-10 cost vs MovieLens", recommend["catalog_us"] / recommend["movielens_us"], 20.0, False),
+    ]
+    bare = memory["floor"]["added_per_worker_kib"]
+    for mode, label in MODES.items():
+        if mode in memory:
+            added = memory[mode]["added_per_worker_kib"]
+            out.append(Check(f"memory an extra worker adds / models' memory ({label})", added / memory["models_kib"], 0.2, False))
+            out.append(Check(f"  the same, less what a bare Flask worker adds ({label})",
+                             max(added - bare, 0) / memory["models_kib"], 0.2, False))
+    for mode, label in MODES.items():
+        if mode in results["ready"]:
+            out.append(Check(f"ready after process start ({label})", results["ready"][mode], 2.0, False, " s"))
+    return out
+
+
+def http_table(http: list[dict[str, Any]]) -> list[str]:
+    floor = find(http, "floor", "floor")
+    lines = [_row("server", "case", "rows/req", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "c/a", "c/b",
+                  "others' CPU %"), _row(*["---"] * 12)]
+    for r in http:
+        ratio_a = ratio_b = ""
+        if r["server"] == "service":
+            tutorial = [t for t in http if t["server"] == "tutorial" and (t["case"], t["rows"]) == (r["case"], r["rows"])]
+            ratio_b = f"{r['req_s'] / tutorial[0]['req_s']:.2f}" if tutorial else ""
+            ratio_a = f"{r['req_s'] / floor['req_s']:.2f}" if r["rows"] == 1 else ""
+        lines.append(_row(r["server"], r["case"], r["rows"], f"{r['req_s']:.0f}", f"{r['rows_s']:.0f}",
+                          f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", r["errors"], f"{r['cpu_ms_per_req']:.3f}",
+                          ratio_a, ratio_b, f"{r['other_cpu_pct']:.0f}"))
+    return lines
+
+
+def floors_table(floors: dict[str, Any]) -> list[str]:
+    lines = [_row("model", "sklearn 1 row µs", "NumPy 1 row µs", "served 1 row µs",
+                  "sklearn rows/s (1000)", "NumPy rows/s", "served rows/s", "fast path"), _row(*["---"] * 8)]
+    for name in ("risk", "diagnose"):
+        f = floors[name]
+        lines.append(_row(name, f"{f['sklearn_one_us']:.1f}", f"{f['numpy_one_us']:.1f}", f"{f['served_one_us']:.1f}",
+                          f"{f['sklearn_rows_per_s']:.0f}", f"{f['numpy_rows_per_s']:.0f}",
+                          f"{f['served_rows_per_s']:.0f}", "yes" if f["fast_path"] else "no"))
+    r = floors["recommend"]
+    lines += ["", f"recommend top-10, in process: MovieLens ({r['movielens_items']} items) {r['movielens_us']:.0f} µs, "
+              f"synthetic catalog ({r['catalog_items']} items) {r['catalog_us']:.0f} µs "
+              f"(built in {r['catalog_build_s']:.0f} s)"]
+    return lines
+
+
+def memory_table(memory: dict[str, Any], ready: dict[str, float]) -> list[str]:
+    lines = [f"loaded models' memory (RSS growth when loading them in one process): {memory['models_kib'] / 1024:.1f} MiB", "",
+             "an extra worker adds its private memory (its shared pages are counted once already)", "",
+             _row("gunicorn", "process", "PSS MiB", "RSS MiB", "private MiB"), _row(*["---"] * 5)]
+    for mode in ("floor", *MODES):
+        for proc in memory.get(mode, {}).get("processes", []):
+            mib = [f"{proc[k] / 1024:.1f}" for k in ("pss", "rss", "uss")]
+            lines.append(_row(mode, proc["role"], *mib))
+    lines += ["", "ready (first /readyz 200) after process start: "
+              + ", ".join(f"{mode} {seconds:.2f} s" for mode, seconds in ready.items())]
+    return lines
+
+
+def parts_table(parts: dict[str, dict[str, float]]) -> list[str]:
+    columns = list(parts)
+    names = list(next(iter(parts.values())))
+    lines = [_row("part", *columns), _row(*["---"] * (len(columns) + 1))]
+    return lines + [_row(name, *(f"{parts[c][name]:.0f}" for c in columns)) for name in names]
+
+
+def _row(*cells: Any) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"

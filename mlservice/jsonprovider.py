@@ -1,0 +1,48 @@
+"""Flask's JSON provider on orjson: the same documents, written several times faster.
+
+A 1,000-row batch answer is about 200 KB; the standard library's encoder spends
+tens of milliseconds on it. Output stays what Flask's default provider sends:
+keys sorted (``sort_keys``), dates, UUIDs, decimals and dataclasses through
+Flask's own conversion, a trailing newline; what orjson refuses (integers
+beyond 64 bits, nesting deeper than 255) goes to the standard library. Two
+differences, both still valid JSON: non-ASCII text is sent as UTF-8 rather than
+``\\uXXXX`` escapes, and a non-finite float (which Flask would write as the
+invalid token ``NaN``) becomes ``null``; it is never written as ``NaN``.
+Parsing is Flask's own, unchanged (request bodies go through ``mlservice.parsing``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider, _default
+
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+
+
+class OrjsonProvider(DefaultJSONProvider):
+    """``app.json``: ``dumps`` and ``response`` on orjson; ``loads`` unchanged."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if kwargs:  # options only the standard library understands (indent, separators, ...)
+            return super().dumps(obj, **kwargs)
+        return self._bytes(obj).decode()
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        if (self.compact is None and self._app.debug) or self.compact is False:  # Flask's pretty-printing
+            return super().response(obj)
+        return self._app.response_class(self._bytes(obj) + b"\n", mimetype=self.mimetype)
+
+    def _bytes(self, obj: Any) -> bytes:
+        options = _PASSTHROUGH | (orjson.OPT_SORT_KEYS if self.sort_keys else 0)
+        try:
+            return orjson.dumps(obj, default=_default, option=options)
+        except orjson.JSONEncodeError:
+            return super().dumps(obj, allow_nan=False, separators=(",", ":")).encode()
+
+
+def init_app(app: Flask) -> None:
+    """Install the provider on ``app`` (one line in the app factory)."""
+    app.json = OrjsonProvider(app)

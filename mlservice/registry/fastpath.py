@@ -1,0 +1,170 @@
+"""Verified fast paths: a logistic regression's probability without a scikit-learn call.
+
+A fitted pipeline pays its input checks and per-step dispatch on every call,
+whatever the number of rows (about 1 ms for the diagnose pipeline, tens of ms
+for the risk scorecard's ColumnTransformer), while the arithmetic is a few
+multiply-adds. The use case already builds, at load, the model's exact additive
+form (``mlservice.explain``: ``logit = base + one term per feature``, verified
+against the pipeline). Here that form is compiled once more into one plain-Python
+function per feature for single rows; batches use the form's NumPy path.
+
+A fast path is attached to an estimator only after both paths reproduce the
+pipeline's ``predict_proba`` within ``TOLERANCE`` on the card's golden rows and
+on seeded probes (every category, missing values, bin edges, values beyond the
+training range). Anything else, or any failure, attaches nothing and the
+pipeline serves, as before. :func:`mlservice.registry.kinds.positive_probability`
+looks the path up; a call the path cannot take (an unexpected value type) goes
+to the pipeline too.
+"""
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlservice.explain.additive import AdditiveForm, CategoryTerm, LinearTerm, StepTerm, sigmoid
+from mlservice.explain.linear import UNSEEN
+from mlservice.explain.verify import probe_rows
+
+if TYPE_CHECKING:
+    from mlservice.registry.model import LoadedModel
+
+log = logging.getLogger(__name__)
+TOLERANCE = 1e-9
+N_PROBES = 256
+PROBE_SEED = 1  # the explainer's own check uses seed 0: these are other rows
+
+Scalar = Callable[[Any], float]
+#: id(estimator) -> (weak reference to it, its path); an entry goes when its estimator does.
+_PATHS: dict[int, tuple[weakref.ref, "AdditivePath"]] = {}
+
+
+class FastPathRefused(ValueError):
+    """The model has no fast path, or it does not reproduce the pipeline."""
+
+
+@dataclass(frozen=True, eq=False)
+class AdditivePath:
+    """P(class 1) from an additive form: plain Python for one row, NumPy for several."""
+
+    form: AdditiveForm
+    scalars: tuple[Scalar, ...]
+
+    @classmethod
+    def compile(cls, form: AdditiveForm) -> "AdditivePath":
+        return cls(form, tuple(_scalar(term) for term in form.terms))
+
+    def positive(self, rows: Sequence[Sequence[Any]]) -> np.ndarray:
+        """Like ``predict_proba(rows)[:, 1]``; rows in the card's column order."""
+        if len(rows) == 1:
+            return np.array([self.one(rows[0])])
+        return sigmoid(self.form.logit(rows))
+
+    def one(self, row: Sequence[Any]) -> float:
+        if len(row) != len(self.scalars):
+            raise ValueError(f"the row has {len(row)} values, the model takes {len(self.scalars)}")
+        z = self.form.base
+        for term, value in zip(self.scalars, row):
+            z += term(value)
+        return _sigmoid(z)
+
+
+def attach(model: "LoadedModel") -> AdditivePath | None:
+    """Compile and verify ``model``'s fast path and attach it to its estimator; None if refused.
+
+    The seam: only binary classifiers whose use case built an additive form
+    (``extras["explainer"]``) get one; other kinds serve through their estimator.
+    """
+    form = model.extras.get("explainer")
+    if model.card.kind != "binary_classifier" or not isinstance(form, AdditiveForm):
+        return None
+    try:
+        path = AdditivePath.compile(form)
+        verify(path, model.estimator, check_rows(form, model.card))
+        _remember(model.estimator, path)
+    except Exception as exc:  # noqa: BLE001 - any failure means: serve through the pipeline
+        log.warning("fast path refused name=%s version=%s reason=%s; the pipeline serves",
+                    model.spec.name, model.spec.version, exc if isinstance(exc, FastPathRefused) else type(exc).__name__)
+        return None
+    return path
+
+
+def attached(estimator: Any) -> AdditivePath | None:
+    """The verified fast path of this very estimator object, if one was attached."""
+    entry = _PATHS.get(id(estimator))
+    return entry[1] if entry is not None and entry[0]() is estimator else None
+
+
+def verify(path: AdditivePath, estimator: Any, rows: list[list[Any]]) -> None:
+    """Raise :class:`FastPathRefused` unless both paths match ``estimator.predict_proba`` on ``rows``."""
+    rows, want = _pipeline_positive(estimator, rows)
+    for name, got in (("batch", path.positive(rows)), ("single-row", np.array([path.one(r) for r in rows]))):
+        close = np.isclose(np.asarray(got, dtype=np.float64), want, rtol=0, atol=TOLERANCE, equal_nan=True)
+        if not close.all():
+            worst = float(np.nanmax(np.abs(got - want), initial=0.0)) if not np.isnan(got - want).any() else math.inf
+            raise FastPathRefused(f"the {name} path differs from the pipeline by up to {worst:.1e} "
+                                  f"on {int((~close).sum())} of {len(rows)} rows")
+
+
+def check_rows(form: AdditiveForm, card: Any, n: int = N_PROBES, seed: int = PROBE_SEED) -> list[list[Any]]:
+    """The card's golden inputs, then ``n`` seeded probes (``mlservice.explain.verify``)."""
+    golden = [list(g["input"]) for g in card.golden if isinstance(g.get("input"), list)]
+    return golden + probe_rows(form, card, n, seed).tolist()
+
+
+def _pipeline_positive(estimator: Any, rows: list[list[Any]]) -> tuple[list[list[Any]], np.ndarray]:
+    """(rows, the pipeline's P(class 1) on them); if its encoders refuse never-seen
+    categories (the API never sends any), the rows without them."""
+    try:
+        return rows, _predict(estimator, rows)
+    except ValueError:
+        rows = [r for r in rows if UNSEEN not in r]
+        return rows, _predict(estimator, rows)
+
+
+def _predict(estimator: Any, rows: list[list[Any]]) -> np.ndarray:
+    return np.asarray(estimator.predict_proba(np.array(rows, dtype=object))[:, 1], dtype=np.float64)
+
+
+def _remember(estimator: Any, path: AdditivePath) -> None:
+    key = id(estimator)
+    _PATHS[key] = (weakref.ref(estimator, lambda _ref: _PATHS.pop(key, None)), path)
+
+
+def _scalar(term: Any) -> Scalar:
+    """One term as a function of one value: the same float64 operations as the term's NumPy code."""
+    if type(term) is LinearTerm:
+        slope, center = term.slope, term.center
+        return lambda x: slope * (float(x) - center)
+    if type(term) is StepTerm:
+        return _step(term.edges.tolist(), term.values.tolist(), float(term.missing))
+    if type(term) is CategoryTerm:
+        table, missing, unseen = dict(term.table), float(term.missing), float(term.unseen)
+        return lambda v: missing if v is None else table.get(v, unseen)
+    raise FastPathRefused(f"no single-row form for a {type(term).__name__}")
+
+
+def _step(edges: list[float], values: list[float], missing: float) -> Scalar:
+    """``values[bin]`` with ``bin = searchsorted(edges, x, side="right")``, ``missing`` for None or NaN."""
+
+    def step(x: Any) -> float:
+        if x is None:
+            return missing
+        x = float(x)
+        return missing if x != x else values[bisect.bisect_right(edges, x)]
+
+    return step
+
+
+def _sigmoid(z: float) -> float:
+    """1 / (1 + e^-z) for one float, without overflow at large |z|."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)

@@ -1,0 +1,213 @@
+"""Compiled validation and dumping (``mlservice.fastschema``) answer exactly as marshmallow does.
+
+Every comparison runs the same schema instance twice: through ``StrictSchema``'s
+compiled pass, and with ``schemas.COMPILED`` off (marshmallow alone). Results
+are compared by ``repr``, so types (``73`` vs ``73.0``) and key order count too;
+errors by their messages.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import marshmallow as ma
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from marshmallow import fields, validate
+
+from mlservice import fastschema, schemas
+from mlservice.blueprint import ServiceBlueprint
+from mlservice.diagnose.schemas import (DiagnoseBatchResultSchema, DiagnoseResultSchema, EXAMPLE_PATIENT,
+                                        PatientBatchSchema, PatientSchema)
+from mlservice.recommend.schemas import RecommendResultSchema
+from mlservice.risk.schemas import (EXAMPLE_APPLICANT, ApplicantBatchSchema, ApplicantSchema, RiskBatchResultSchema,
+                                    RiskResultSchema)
+from tests.factories import PATIENT
+
+ROW_SCHEMAS = {"risk": ApplicantSchema(), "diagnose": PatientSchema()}
+BATCH_SCHEMAS = {"risk": ApplicantBatchSchema(), "diagnose": PatientBatchSchema()}
+EXAMPLES = {"risk": EXAMPLE_APPLICANT, "diagnose": EXAMPLE_PATIENT}
+RESULT_SCHEMAS = [RiskResultSchema(), RiskBatchResultSchema(), DiagnoseResultSchema(), DiagnoseBatchResultSchema(),
+                  RecommendResultSchema()]
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def both(run: Callable[[], Any]) -> tuple[tuple[str, str], tuple[str, str]]:
+    """``run()`` through the compiled pass, then through marshmallow alone: (outcome, outcome)."""
+    compiled = _outcome(run)
+    schemas.COMPILED = False
+    try:
+        return compiled, _outcome(run)
+    finally:
+        schemas.COMPILED = True
+
+
+def _outcome(run: Callable[[], Any]) -> tuple[str, str]:
+    try:
+        return "ok", repr(run())
+    except ma.ValidationError as exc:
+        return "invalid", repr(exc.messages)
+    except Exception as exc:  # noqa: BLE001 - marshmallow's own failures must be reproduced too
+        return "error", type(exc).__name__
+
+
+# -- input values: mostly plausible, some just out of bounds, some of the wrong type ----------
+
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=4),
+                 st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
+
+
+def plausible(field: fields.Field) -> st.SearchStrategy:
+    ranges = [v for v in field.validators if isinstance(v, validate.Range)]
+    choices = [v for v in field.validators if isinstance(v, validate.OneOf)]
+    if choices:
+        return st.sampled_from([*choices[0].choices, "nope", ""])
+    if isinstance(field, fields.String):
+        return st.one_of(st.from_regex(r"[A-Za-z0-9_.:-]{1,64}", fullmatch=True), st.text(max_size=70))
+    low, high = (ranges[0].min, ranges[0].max) if ranges else (-1e6, 1e6)
+    numbers = st.integers(int(low) - 2, int(high) + 2)
+    if isinstance(field, schemas.StrictFloat):
+        numbers = st.one_of(numbers, st.floats(low - 1, high + 1), st.sampled_from([float("nan"), float("inf")]))
+    return numbers
+
+
+@st.composite
+def rows(draw: Any, schema: ma.Schema) -> Any:
+    if draw(st.integers(0, 30)) == 0:
+        return draw(JUNK)
+    row = {}
+    for name, field in schema.fields.items():
+        if draw(st.integers(0, 12)) == 0:
+            continue  # omitted
+        row[name] = draw(JUNK) if draw(st.integers(0, 15)) == 0 else draw(plausible(field))
+    if draw(st.integers(0, 25)) == 0:
+        row[draw(st.sampled_from(["name", "Seniority", "glu", "pregnancies "]))] = 1
+    return row
+
+
+@st.composite
+def batches(draw: Any, use_case: str) -> Any:
+    body: Any = {"rows": draw(st.lists(rows(ROW_SCHEMAS[use_case]), max_size=6))}
+    roll = draw(st.integers(0, 30))
+    if roll == 0:
+        body["extra"] = 1
+    elif roll == 1:
+        body = {"rows": draw(JUNK)}
+    elif roll == 2:
+        body = draw(JUNK)
+    return body
+
+
+@pytest.mark.parametrize("use_case", ["risk", "diagnose"])
+@SETTINGS
+@given(data=st.data())
+def test_batches_load_exactly_as_marshmallow_loads_them(use_case, data):
+    body = data.draw(batches(use_case))
+    compiled, reference = both(lambda: BATCH_SCHEMAS[use_case].load(body, unknown=ma.RAISE))
+    assert compiled == reference
+
+
+@pytest.mark.parametrize("use_case", ["risk", "diagnose"])
+@SETTINGS
+@given(data=st.data())
+def test_single_rows_load_exactly_as_marshmallow_loads_them(use_case, data):
+    row = data.draw(rows(ROW_SCHEMAS[use_case]))
+    compiled, reference = both(lambda: ROW_SCHEMAS[use_case].load(row, unknown=ma.RAISE))
+    assert compiled == reference
+
+
+@pytest.mark.parametrize("use_case", ["risk", "diagnose"])
+def test_a_full_valid_batch_takes_the_compiled_pass_and_matches(use_case, monkeypatch):
+    body = {"rows": [dict(EXAMPLES[use_case]) for _ in range(schemas.MAX_BATCH_ROWS)]}
+    compiled, reference = both(lambda: BATCH_SCHEMAS[use_case].load(copy.deepcopy(body)))
+    assert compiled == reference and compiled[0] == "ok"
+    monkeypatch.setattr(ma.Schema, "load", lambda *a, **k: pytest.fail("marshmallow ran on a valid batch"))
+    BATCH_SCHEMAS[use_case].load(body)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda rows: rows.append(rows[0]),  # 1,001 rows
+    lambda rows: rows.clear(),  # none
+    lambda rows: rows[500].update(age=17),  # out of range, deep in the batch
+    lambda rows: rows[999].update(glucose="high"),  # wrong type in the last row
+    lambda rows: rows[3].pop("bmi"),  # a required field missing
+    lambda rows: rows[7].update(name="x"),  # an unknown field
+    lambda rows: rows.__setitem__(2, None),  # a row that is not an object
+], ids=["too-many", "empty", "range", "type", "missing", "unknown", "null-row"])
+def test_invalid_batches_get_marshmallows_own_messages(mutate):
+    body = {"rows": [dict(EXAMPLE_PATIENT) for _ in range(schemas.MAX_BATCH_ROWS)]}
+    mutate(body["rows"])
+    compiled, reference = both(lambda: BATCH_SCHEMAS["diagnose"].load(body))
+    assert compiled == reference and compiled[0] == "invalid"
+
+
+def test_the_http_error_body_is_unchanged(make_app, tiny_entry):
+    client = make_app({"diagnose": tiny_entry}).test_client()
+    body = {"rows": [PATIENT, {**PATIENT, "glucose": True, "age": 200, "name": "x"}, {"bmi": 30}]}
+    compiled, reference = both(lambda: client.post("/diagnose/batch", json=body).get_data())
+    assert compiled == reference and b'"code":422' in eval(compiled[1])
+
+
+# -- dumping: results of every shape the services build, and of shapes they should not --------
+
+
+def dumpable(field: fields.Field) -> st.SearchStrategy:
+    if isinstance(field, fields.Nested):
+        return st.one_of(results(field.schema), st.none())
+    if isinstance(field, fields.List):
+        return st.one_of(st.lists(dumpable(field.inner), max_size=3), st.none(), st.just((1.0,)))
+    odd = st.sampled_from([None, True, "7", np.float64(0.25), np.int64(3)])
+    if isinstance(field, fields.Float):
+        return st.one_of(st.floats(), st.integers(-10, 10), odd)
+    if isinstance(field, fields.Integer):
+        return st.one_of(st.integers(), odd)
+    if isinstance(field, fields.Boolean):
+        return st.one_of(st.booleans(), odd)
+    return st.one_of(st.text(max_size=5), odd)
+
+
+@st.composite
+def results(draw: Any, schema: ma.Schema) -> Any:
+    out = {name: draw(dumpable(field)) for name, field in schema.fields.items() if draw(st.integers(0, 8))}
+    if draw(st.integers(0, 10)) == 0:
+        out["extra"] = 1
+    return out
+
+
+@pytest.mark.parametrize("schema", RESULT_SCHEMAS, ids=lambda s: type(s).__name__)
+@SETTINGS
+@given(data=st.data())
+def test_results_dump_exactly_as_marshmallow_dumps_them(schema, data):
+    obj = data.draw(results(schema))
+    compiled, reference = both(lambda: schema.dump(obj))
+    assert compiled == reference
+
+
+def test_every_prediction_schema_is_compiled():
+    """If a schema change stops compiling, requests stay correct but slow: say so here."""
+    for schema in [*ROW_SCHEMAS.values(), *BATCH_SCHEMAS.values()]:
+        assert fastschema.loader(schema) is not None, type(schema).__name__
+    for schema in RESULT_SCHEMAS:
+        assert fastschema.dumper(schema) is not None, type(schema).__name__
+
+
+def test_schemas_with_hooks_are_left_to_marshmallow():
+    class Hooked(schemas.StrictSchema):
+        a = schemas.StrictInteger(required=True)
+
+        @ma.validates_schema
+        def _check(self, data: dict, **kwargs: Any) -> None:
+            if data["a"] == 2:
+                raise ma.ValidationError("not two")
+
+    assert fastschema.loader(Hooked()) is None
+    with pytest.raises(ma.ValidationError, match="not two"):
+        Hooked().load({"a": 2})
+
+
+def test_the_parser_reuses_one_instance_per_schema_class():
+    parser = ServiceBlueprint.ARGUMENTS_PARSER
+    assert parser._get_schema(PatientSchema, None) is parser._get_schema(PatientSchema, None)
