@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-import orjson
 from flask import Response, g, request
 
 from mlservice.observability import logs, metrics, request_id
@@ -37,21 +36,10 @@ def finish(response: Response) -> Response:
 
 
 def prediction(response: Response) -> tuple[str, str, int] | None:
-    """``(model, version, rows)`` if this is a successful prediction, read from its ``model`` ref.
+    """``(model, version, rows)`` of a successful prediction, as ``registry.shadow.serve`` noted it.
 
-    Reading the response keeps the use-case packages free of metrics calls; only
-    the ref and the length of ``results`` are looked at, never the values.
+    Only the ref and a row count are kept, never the values.
     """
-    if request.method != "POST" or response.status_code != 200 or not response.is_json:
+    if response.status_code != 200:
         return None
-    if response.direct_passthrough:
-        return None
-    try:
-        body = orjson.loads(response.get_data())
-    except orjson.JSONDecodeError:
-        return None
-    model = body.get("model") if isinstance(body, dict) else None
-    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
-        return None
-    results = body.get("results")
-    return model["name"], str(model.get("version", "")), len(results) if isinstance(results, list) else 1
+    return g.get("prediction")

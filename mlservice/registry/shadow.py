@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from flask import g
 from prometheus_client import Counter, Histogram
 
 from mlservice.registry.extension import registry
@@ -32,6 +33,8 @@ def serve(name: str, key: str | None, run: Callable[[LoadedModel], T], same: Cal
     model, shadow = registry().route(name, key)
     served = run(model)
     mirror(shadow, run, served, same)
+    # For the access log and prediction metrics: which version answered, for how many rows.
+    g.prediction = (model.spec.name, model.spec.version, len(served) if isinstance(served, list) else 1)
     return served, model
 
 
