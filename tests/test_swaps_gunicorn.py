@@ -157,3 +157,26 @@ def test_models_check_cli_on_the_committed_config():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(f"OK   {name}" in done.stdout for name in ("risk", "diagnose", "recommend")), done.stdout
+
+
+def shadow_total(url: str) -> float:
+    """Mirrored requests counted for diagnose's shadow 0.2.0, summed over outcomes and workers."""
+    text = requests.get(f"{url}/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("mlservice_shadow_predictions_total{") and 'version="0.2.0"' in line)
+
+
+def test_shadow_is_counted_across_workers_and_never_answers(stack):
+    url, versions = stack["url"], stack["versions"]
+    shadow = {k: v for k, v in versions["0.2.0"].items() if k != "settings"}
+    write(stack, {"diagnose": {**versions["0.1.0"], "shadow": shadow}})
+    deadline = time.monotonic() + BOUND
+    while not all(requests.get(f"{url}/models/diagnose", timeout=5).json()["shadow"] for _ in range(10)):
+        assert time.monotonic() < deadline, "not every worker loaded the shadow"
+        time.sleep(0.1)
+    before = shadow_total(url)
+    session = requests.Session()
+    answers = {session.post(f"{url}/diagnose", json=patient(i), timeout=5).json()["model"]["version"] for i in range(100)}
+    assert answers == {"0.1.0"}
+    assert shadow_total(url) - before == 100
+    write(stack, {"diagnose": versions["0.1.0"]})
