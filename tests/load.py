@@ -1,63 +1,93 @@
-"""A bounded load generator: a few threads posting until stopped or out of time."""
+"""A bounded load generator: threads sending one request after another, every outcome kept."""
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import requests
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     at: float
-    status: int  # 0 = connection error
-    body: dict[str, Any] | None
+    status: int  # 0: no HTTP answer (connection refused, reset, timeout)
+    version: str | None  # the model version a prediction names, if any
 
 
-@dataclass
 class Load:
-    url: str
-    body: Callable[[int], dict[str, Any]]
-    threads: int = 3
-    max_seconds: float = 120.0
-    outcomes: list[Outcome] = field(default_factory=list)
+    """``request(session)`` from ``threads`` threads for at most ``seconds`` and ``max_each`` requests each.
 
-    def __post_init__(self) -> None:
-        self._stop = threading.Event()
+    By default the load runs its full time even after the ``with`` body ends (a
+    fault injected in the body is then surrounded by load); ``stop_on_exit``
+    ends it with the body instead.
+    """
+
+    def __init__(self, request: Callable[[requests.Session], requests.Response], threads: int = 4,
+                 seconds: float = 5.0, max_each: int = 100_000, stop_on_exit: bool = False) -> None:
+        self.request, self.seconds, self.max_each, self.stop_on_exit = request, seconds, max_each, stop_on_exit
+        self.results: list[Outcome] = []
         self._lock = threading.Lock()
-        self._workers = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(self.threads)]
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def __enter__(self) -> "Load":
-        self._deadline = time.monotonic() + self.max_seconds
-        for worker in self._workers:
-            worker.start()
+        self.started = time.monotonic()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(15)
+        if self.stop_on_exit:
+            self._stop.set()
+        for thread in self._threads:
+            thread.join(self.seconds + 30)
 
-    def _run(self, index: int) -> None:
-        session = requests.Session()
-        n = 0
-        while not self._stop.is_set() and time.monotonic() < self._deadline:
-            n += 1
-            try:
-                response = session.post(self.url, json=self.body(index * 1_000_000 + n), timeout=10)
-                outcome = Outcome(time.monotonic(), response.status_code, response.json())
-            except (requests.RequestException, ValueError):
-                outcome = Outcome(time.monotonic(), 0, None)
-            with self._lock:
-                self.outcomes.append(outcome)
+    def _run(self) -> None:
+        deadline = self.started + self.seconds
+        with requests.Session() as session:
+            for _ in range(self.max_each):
+                if self._stop.is_set() or time.monotonic() > deadline:
+                    return
+                outcome = _send(self.request, session)
+                with self._lock:
+                    self.results.append(outcome)
+
+    @property
+    def outcomes(self) -> Counter[int]:
+        """Requests per status (0 = no answer), for messages."""
+        with self._lock:
+            return Counter(o.status for o in self.results)
+
+    @property
+    def total(self) -> int:
+        return len(self.results)
+
+    def failed(self, ok: int = 200) -> int:
+        with self._lock:
+            return sum(o.status != ok for o in self.results)
 
     def since(self, t: float) -> list[Outcome]:
         with self._lock:
-            return [o for o in self.outcomes if o.at >= t]
+            return [o for o in self.results if o.at >= t]
 
-    def failures(self) -> list[Outcome]:
-        with self._lock:
-            return [o for o in self.outcomes if o.status != 200]
+
+def _send(request: Callable[[requests.Session], requests.Response], session: requests.Session) -> Outcome:
+    try:
+        response = request(session)
+    except requests.RequestException:
+        return Outcome(time.monotonic(), 0, None)
+    try:
+        model = response.json().get("model")
+    except (ValueError, AttributeError):
+        model = None
+    return Outcome(time.monotonic(), response.status_code, model.get("version") if isinstance(model, dict) else None)
+
+
+def numbered(make: Callable[[int], dict], url: str) -> Callable[[requests.Session], requests.Response]:
+    """A request posting ``make(n)`` for n = 0, 1, 2, ... across all threads."""
+    counter = itertools.count()
+    return lambda session: session.post(url, json=make(next(counter)), timeout=10)

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from deploy.render import app_setting
-from tests.stacks import Load, assert_nginx_error, example, running_stack, wait_until
+from tests.load import Load
+from tests.stacks import assert_nginx_error, example, running_stack, wait_until
 
 pytestmark = pytest.mark.integration
 LIMIT = app_setting("MAX_CONTENT_LENGTH")
