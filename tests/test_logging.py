@@ -120,3 +120,22 @@ def test_the_caller_is_the_keys_id_never_the_key(tmp_path, caplog):
     [record] = [r for r in caplog.records if r.name == "mlservice.access"]
     assert record.fields["caller"] == "frontend" and record.fields["endpoint"] == "/models"
     assert CANARY not in JsonFormatter().format(record)
+
+
+def test_the_direct_access_line_is_the_one_logging_would_write(capsys):
+    from mlservice.observability import logs
+
+    logs.configure("INFO")
+    fields = {"request_id": "r2", "endpoint": "/risk", "status": 200, "latency_ms": 1.5, "rows": 3}
+    logs.access(**fields)  # our stderr handler alone: written directly
+    other = logging.StreamHandler(sys.stderr)
+    other.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(other)
+    try:
+        logs.access(**fields)  # another handler: through logging, written by both handlers
+    finally:
+        logging.getLogger().removeHandler(other)
+    direct, *through = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert len(through) == 2 and all(list(entry) == list(direct) for entry in through)
+    assert all({**entry, "ts": None} == {**direct, "ts": None} for entry in through)
+    assert direct["logger"] == "mlservice.access" and direct["rows"] == 3

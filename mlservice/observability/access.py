@@ -16,15 +16,17 @@ def start() -> None:
 
 def finish(response: Response) -> Response:
     """After the view (errors included): count, log, and return the id to the client."""
-    seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    rid = g.get("request_id") or request_id.from_headers({})
-    endpoint = request.url_rule.rule if request.url_rule else metrics.UNMATCHED
-    metrics.record_request(endpoint, request.method, response.status_code, seconds)
-    fields = {"request_id": rid, "method": metrics.method_label(request.method), "endpoint": endpoint,
+    req, ctx = request._get_current_object(), g._get_current_object()  # one proxy lookup each
+    seconds = time.perf_counter() - ctx.get("started", time.perf_counter())
+    rid = ctx.get("request_id") or request_id.from_headers({})
+    endpoint = req.url_rule.rule if req.url_rule else metrics.UNMATCHED
+    method = metrics.method_label(req.method)
+    metrics.record_request(endpoint, method, response.status_code, seconds)
+    fields = {"request_id": rid, "method": method, "endpoint": endpoint,
               "status": response.status_code, "latency_ms": round(seconds * 1000, 3),
-              "remote_addr": request.remote_addr}
-    if g.get("api_key_id"):
-        fields["caller"] = g.api_key_id  # the key's id (mlservice.auth), never the key
+              "remote_addr": req.remote_addr}
+    if ctx.get("api_key_id"):
+        fields["caller"] = ctx.api_key_id  # the key's id (mlservice.auth), never the key
     answered = prediction(response)
     if answered:
         name, version, rows = answered

@@ -55,5 +55,31 @@ def configure(level: str | int = "INFO") -> None:
 
 
 def access(**fields: Any) -> None:
-    """The one line a request leaves; callers pass only fields that are safe to keep."""
-    ACCESS.info("request", extra={"fields": fields})
+    """The one line a request leaves; callers pass only fields that are safe to keep.
+
+    When our stderr handler is the only one that would see it (as ``configure`` sets
+    things up), the line is written directly: the same JSON, without a ``LogRecord``,
+    the handler lock and the formatter, which cost about 40 µs, a tenth of a small
+    request. Any other handler (an operator's, pytest's ``caplog``) gets the record.
+    """
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    handler = _sole_handler(ACCESS)
+    if not isinstance(handler, StderrHandler) or handler.filters or ACCESS.filters:
+        ACCESS.info("request", extra={"fields": fields})
+        return
+    entry = {"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "INFO",
+             "logger": ACCESS.name, "message": "request", **fields}
+    stream = handler.stream
+    stream.write(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE).decode())
+    stream.flush()
+
+
+def _sole_handler(logger: logging.Logger) -> logging.Handler | None:
+    """The one handler a record from ``logger`` would reach, or None if none or several."""
+    handlers: list[logging.Handler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        handlers += current.handlers
+        current = current.parent if current.propagate else None
+    return handlers[0] if len(handlers) == 1 else None

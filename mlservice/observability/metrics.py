@@ -11,7 +11,9 @@ new time series.
 """
 from __future__ import annotations
 
+import functools
 import os
+from typing import Any
 
 from flask import Response
 from prometheus_client import (
@@ -54,9 +56,17 @@ def method_label(method: str) -> str:
 
 
 def record_request(endpoint: str, method: str, status: int, seconds: float) -> None:
-    labels = (endpoint, method_label(method), str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(seconds)
+    count, latency = _request_series(endpoint, method_label(method), status)
+    count.inc()
+    latency.observe(seconds)
+
+
+@functools.lru_cache(maxsize=4096)
+def _request_series(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
+    """The two labelled series of one (rule, method, status): ``labels()`` locks and looks
+    them up on every call; the label sets are bounded, so remembering them is safe."""
+    labels = (endpoint, method, str(status))
+    return REQUESTS.labels(*labels), LATENCY.labels(*labels)
 
 
 def record_prediction(name: str, version: str, rows: int) -> None:
