@@ -1,8 +1,8 @@
 """gunicorn settings for mlservice; docs/deployment.md says what each one protects against.
 
-Read by the gunicorn master at start and again on every HUP. It must never import
-``mlservice``: with ``preload_app`` off, workers import the app after they fork, so
-a HUP reloads the code; a master that had imported it would hand old modules down.
+Read by the gunicorn master at start and again on every HUP. The file itself never
+imports ``mlservice``; with ``preload_app`` the master builds the app once, after
+reading it, and workers fork from that (docs/deployment.md: new code means a restart).
 """
 import glob
 import os
@@ -36,7 +36,10 @@ workers = int(os.environ.get("MLSERVICE_WORKERS", max(2, _cores())))  # CPU-boun
 # Sync workers (nginx buffers slow clients, so a worker is only busy while it computes),
 # sending each response in one write so that nginx can retry after any worker crash.
 worker_class = "deploy.gunicorn_worker.WholeResponseWorker"
-preload_app = False  # each worker builds its own app: HUP reloads code, no fork-shared state
+# The master imports and loads every model once; workers fork and share those pages, so
+# a worker costs its own heap, not another copy of the models, and a recycled worker is
+# ready at once. A fork catches up with any swap made since (post_worker_init below).
+preload_app = True
 worker_tmp_dir = "/dev/shm" if _SHM == "/dev/shm" else None  # heartbeat files off disk
 proc_name = "mlservice"
 
@@ -63,21 +66,27 @@ loglevel = os.environ.get("MLSERVICE_GUNICORN_LOGLEVEL", "info")
 # gunicorn calls these module-level functions by name. Add new hooks here as small
 # functions, one concern each.
 #
-# Hooks that need the app: with preload_app off, ``post_fork(server, worker)`` runs in
-# the new worker *before* the app is loaded (``worker.wsgi`` does not exist yet). Use
-# ``post_worker_init(worker)`` instead: it runs in the worker right after ``wsgi:app`` is
-# built, so ``worker.wsgi.extensions["model_registry"]`` is there, e.g. to start the
-# model-config watcher thread.
+# With preload_app the app is built in the master before ``on_starting``; in a worker,
+# ``post_worker_init(worker)`` runs before it serves, with ``worker.wsgi`` the app.
+# No thread may start in the master: a fork copies none of them.
 
 
-def _wipe_metrics() -> None:
+def _wipe_metrics(keep_pid: int | None = None) -> None:
     for path in glob.glob(os.path.join(METRICS_DIR, "*.db")):
-        os.remove(path)
+        if keep_pid is None or not path.endswith(f"_{keep_pid}.db"):
+            os.remove(path)
 
 
 def on_starting(server: Any) -> None:
-    """Master, once, before any worker: drop samples a previous run left behind."""
-    _wipe_metrics()
+    """Master, once, before any worker: drop samples a previous run left behind.
+
+    The master's own samples from building the app (model loads) are kept; its live
+    gauges are dropped, since readiness must count only workers, which serve.
+    """
+    from prometheus_client import multiprocess
+
+    _wipe_metrics(keep_pid=os.getpid())
+    multiprocess.mark_process_dead(os.getpid(), METRICS_DIR)
 
 
 def child_exit(server: Any, worker: Any) -> None:
@@ -95,7 +104,7 @@ def on_exit(server: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Worker, once its app is built: poll the models config, so swaps need no signal.
+    """Worker, before it serves: catch up with the models config, then poll it.
 
     The watcher thread lives in the worker, never in the master (docs/model-swaps.md).
     """

@@ -43,12 +43,12 @@ def test_defaults_are_safe_for_cpu_bound_sync_workers():
     assert settings["bind"] == "127.0.0.1:8000"
     assert settings["worker_class"] == "deploy.gunicorn_worker.WholeResponseWorker"  # a SyncWorker
     assert settings["workers"] == max(2, len(os.sched_getaffinity(0)))
-    assert settings["preload_app"] is False and settings["worker_tmp_dir"] == "/dev/shm"
+    assert settings["preload_app"] is True and settings["worker_tmp_dir"] == "/dev/shm"
     assert settings["timeout"] > 0 and settings["graceful_timeout"] > 0
     assert settings["max_requests"] > 0 and 0 < settings["max_requests_jitter"] < settings["max_requests"]
     assert settings["accesslog"] is None
     assert conf["env"] == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    assert conf["imported_mlservice"] is False, "the master must not import the app (HUP would not reload it)"
+    assert conf["imported_mlservice"] is False, "reading the config must not build the app"
 
 
 def test_metrics_folder_is_wiped_at_start_and_a_made_up_one_removed_at_exit():

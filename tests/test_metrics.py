@@ -96,6 +96,14 @@ def test_predictions_are_counted_in_rows_by_model_and_version(replica):
     assert value(scrape(replica.url), "mlservice_predictions_total", labels) - before == 4
 
 
+@pytest.mark.integration
+def test_every_worker_reports_its_models_ready_and_the_master_does_not_count(replica):
+    for name in ("risk", "diagnose", "recommend"):
+        assert value(scrape(replica.url), "mlservice_model_ready", {"model": name}) == 1, name
+        assert set(per_worker(replica, "mlservice_model_ready", {"model": name}).values()) == {1}, name
+    assert not list(replica.metrics_dir.glob(f"gauge_live*_{replica.proc.pid}.db")), "the master's gauges count"
+
+
 def test_registry_hooks_change_what_is_exposed(make_app, tiny_entry):
     client = make_app({"diagnose": tiny_entry}).test_client()
     metrics.record_model_load("hook-test", "9.9.9", ok=False)

@@ -125,6 +125,31 @@ def test_a_fresh_worker_facing_a_bad_config_serves_the_last_good_version(deploy,
     assert "digest mismatch" in restarted.test_client().get("/readyz").json["rejected"]["diagnose"]
 
 
+def test_a_worker_forked_from_an_older_master_catches_up_before_serving(deploy, versions):
+    """With ``preload_app`` a worker inherits the models the master loaded at boot."""
+    deploy({"diagnose": versions["0.1.0"]})
+    master = deploy.app()
+    deploy({"diagnose": versions["0.2.0"]})
+    registry = master.extensions[EXTENSION]
+    registry.poll_seconds = 3600  # only the check before the first poll can apply the change
+    registry.start_watching()
+    try:
+        assert served_version(master.test_client()) == "0.2.0"
+    finally:
+        registry._watcher.stopped.set()
+
+
+def test_a_worker_forked_from_an_older_master_serves_its_siblings_version_under_a_bad_config(deploy, versions):
+    deploy({"diagnose": versions["0.1.0"]})
+    master = deploy.app()  # boot: 0.1.0
+    deploy({"diagnose": versions["0.2.0"]})
+    assert served_version(deploy.app().test_client()) == "0.2.0"  # a sibling accepted the swap
+    deploy({"diagnose": corrupt(versions["0.1.0"])})
+    master.extensions[EXTENSION].refresh()  # a worker forked from the master, catching up
+    assert served_version(master.test_client()) == "0.2.0"
+    assert "digest mismatch" in master.test_client().get("/readyz").json["rejected"]["diagnose"]
+
+
 def test_an_artifact_finished_after_its_config_is_picked_up(deploy, versions, tmp_path):
     deploy({"diagnose": versions["0.1.0"]})
     app = deploy.app()

@@ -72,21 +72,20 @@ class ModelRegistry:
             return False
         self._fingerprint = fingerprint
         deployments = dict(self.deployments)
-        fallback = self.last_good.read() if len(deployments) < len(self.use_cases) else {}
+        fallback = self.last_good.read()
         for name, use_case in self.use_cases.items():
             spec = specs.get(name)
             if spec is not None:
                 self._apply(name, spec, use_case, deployments, fallback.get(name))
                 continue
             self._fail(name, error or f"no [models.{name}] entry in {self.config_path}")
-            if name not in deployments and name in fallback:
+            if _behind(deployments.get(name), fallback.get(name)):
                 self._fall_back(name, fallback[name], use_case, deployments)
         for name in specs.keys() - self.use_cases.keys():
             self._fail(name, f"no use case named {name}; known: {', '.join(sorted(self.use_cases))}")
         changed = deployments != self.deployments
         self.deployments = deployments  # the atomic switch
-        for name in self.use_cases:
-            metrics.set_model_ready(name, name in deployments)
+        self._publish_readiness()
         if changed:
             self.last_good.write({name: d.spec for name, d in deployments.items()})
         return changed
@@ -113,7 +112,7 @@ class ModelRegistry:
             metrics.record_model_load(name, spec.default.version, ok=False)
             if current is not None:
                 metrics.record_swap_rejected(name)
-            if current is None and fallback is not None and fallback != spec:
+            if fallback != spec and _behind(current, fallback):
                 self._fall_back(name, fallback, use_case, deployments)
             return
         self.failures.pop(name, None)
@@ -141,10 +140,21 @@ class ModelRegistry:
         self.failures[name] = Failure(reason, datetime.now(timezone.utc))
 
     def start_watching(self) -> None:
-        """Start this process's watcher thread (call after fork, e.g. gunicorn ``post_fork``)."""
+        """Catch up with the config, then poll it (call in each worker, e.g. gunicorn ``post_worker_init``).
+
+        A worker forked from a preloaded master inherits the deployments the master
+        loaded at start; the config may have changed since, so the worker applies it
+        (or falls back to what its siblings serve) before it answers anything.
+        """
         if self.poll_seconds > 0 and (self._watcher is None or self._watcher.pid != os.getpid()):
             self._watcher = Watcher(self.refresh, self.poll_seconds)
+            self._watcher.check()
             self._watcher.start()
+        self._publish_readiness()  # a fork's gauges start empty: its own files, not the master's
+
+    def _publish_readiness(self) -> None:
+        for name in self.use_cases:
+            metrics.set_model_ready(name, name in self.deployments)
 
     # -- serving ------------------------------------------------------------
 
@@ -164,6 +174,15 @@ class ModelRegistry:
         if name not in self.deployments and name not in self.failures:
             raise NotFound("No model with that name.")
         return self.deployments.get(name), self.failures.get(name)
+
+
+def _behind(current: Deployment | None, last_good: DeploymentSpec | None) -> bool:
+    """Whether this process serves something other than the last accepted deployment.
+
+    True for a fresh worker with nothing loaded, and for one forked from a master
+    whose models predate swaps its siblings have since accepted.
+    """
+    return last_good is not None and (current is None or current.spec != last_good)
 
 
 def _fingerprint(data: bytes, specs: dict[str, DeploymentSpec]) -> tuple:

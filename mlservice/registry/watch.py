@@ -25,7 +25,11 @@ class Watcher(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
-            try:
-                self.refresh()
-            except Exception as exc:  # noqa: BLE001 - the watcher must outlive any bad change
-                log.error("models config check failed: %s", type(exc).__name__)
+            self.check()
+
+    def check(self) -> None:
+        """One refresh; nothing it raises may stop the watcher or a worker's boot."""
+        try:
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001 - the watcher must outlive any bad change
+            log.error("models config check failed: %s", type(exc).__name__)
