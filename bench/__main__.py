@@ -3,9 +3,9 @@
 Order: load the models in process (to build request bodies from their cards),
 then, one server at a time, the framework floor, the tutorial-style app and the
 service under the repository's gunicorn config with 2 sync workers, each driven
-by wrk for ``--seconds`` per case; then the service once more with ``--preload``
-(memory and time to ready only); then the in-process floors and the 1M-item
-catalog. Nothing else should run meanwhile: other busy processes are listed.
+by wrk for ``--seconds`` per case; then the service once more without
+``preload_app`` (memory and time to ready only, for comparison); then the
+in-process floors and the 1M-item catalog. Nothing else should run meanwhile: other busy processes are listed.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from bench import bodies, inprocess, memory, parts, procs, report, wrk
 from bench.catalog import synthetic
 
 DEFAULT_OUT = procs.ROOT / "bench" / "results"
-PROPOSED_CONF = procs.ROOT / "bench" / "gunicorn_proposed.conf.py"
+NO_PRELOAD_CONF = procs.ROOT / "bench" / "gunicorn_nopreload.conf.py"
 PLAIN_CONF = procs.ROOT / "bench" / "gunicorn_plain.conf.py"
 MODES = report.MODES
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
 
 
 def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> tuple[list, dict, dict]:
-    """One server at a time: the floor, the tutorial-style app, the service (three configurations)."""
+    """One server at a time: the floor, the tutorial-style app, the service (and without preload)."""
     env = {"MLSERVICE_MODELS_CONFIG": str(args.models_config), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state")}
     log = run_dir / "servers.log"
     http, ready, mem = [], {}, {}
@@ -87,12 +87,11 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
         http.append(_measure(server, "healthz", cases["empty"], 1, args))
         http += _measure_cases(server, cases, args)
         mem["current"] = memory.server_memory(server)
-    for mode, options in (("preload", {"extra_args": ("--preload",)}), ("proposed", {"config": PROPOSED_CONF})):
-        with procs.serve("service", "wsgi:app", log, env, **options) as server:
-            _step(f"service, {MODES[mode]}: time to ready, and memory after a short load")
-            ready[mode] = server.ready_seconds
-            _measure(server, "risk", cases["risk"][1], 1, args)
-            mem[mode] = memory.server_memory(server)
+    with procs.serve("service", "wsgi:app", log, env, config=NO_PRELOAD_CONF) as server:
+        _step(f"service, {MODES['nopreload']}: time to ready, and memory after a short load")
+        ready["nopreload"] = server.ready_seconds
+        _measure(server, "risk", cases["risk"][1], 1, args)
+        mem["nopreload"] = memory.server_memory(server)
     return http, ready, mem
 
 
