@@ -1,22 +1,19 @@
 """Item-based nearest-neighbour recommender, pickled into the recommend artifact.
 
-The service unpickles this class, so it imports numpy and scipy only.
+The service unpickles this class, so it and the modules it imports (relatively:
+``fitting``, ``votes``, ``topk``) use numpy, scipy and the standard library only.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse
 
-#: Items per similarity block in ``fit``; bounds peak memory. At most 2**11 (sort key).
-_BLOCK = 2048
-#: Catalog size limit of the 23-bit column field in the neighbour sort key.
-_MAX_ITEMS = 1 << 23
-_ONE_BITS = 0x3F800000  # float32 1.0 as an unsigned integer
-#: MovieLens marks items without genres this way; it is not a genre to filter on.
-NO_GENRES = "(no genres listed)"
-_MAX_GENRES = 64  # one bit each in ``genre_bits_``
+from . import fitting, topk
+from .votes import Description, MarksPool, Rows, explain, gather, sorted_unique, unseen_sums
+
+#: Attributes serving derives from the fitted ones on first use; never pickled.
+_SERVING = ("_marks_pool", "_last_rows")
 
 
 class ItemKNNRecommender:
@@ -43,7 +40,8 @@ class ItemKNNRecommender:
     so rankings are deterministic. Items the user rated (or liked) are never
     returned. A request scores only the items its seeds vote for, plus the
     k most popular others, with ``np.partition`` for the top k: its cost does
-    not grow with the catalog.
+    not grow with the catalog. The votes are read straight from the CSR
+    arrays (``votes``), never through scipy indexing.
 
     Filters: ``genres`` keeps items with at least one of those genres (a bit
     mask per item), ``exclude`` leaves ids out (unknown ids are ignored). Both
@@ -51,9 +49,9 @@ class ItemKNNRecommender:
     popularity lists, so a filtered request still costs O(neighbours + k), and
     equals ranking the filtered catalog.
 
-    Explanations (``explain``): an item's score is its similarity votes plus
-    its popularity part; ``explain`` gives the votes and the seed that cast the
-    largest one.
+    Explanations (``explain``; ``describe`` adds titles): an item's score is its
+    similarity votes plus its popularity part; ``explain`` gives the votes and
+    the seed that cast the largest one, from the rows the ranking just read.
     """
 
     def __init__(
@@ -68,6 +66,10 @@ class ItemKNNRecommender:
         self.popularity_weight = popularity_weight
         self.like_threshold = like_threshold
 
+    def __getstate__(self) -> dict:
+        """The fitted attributes only: what serving derives is rebuilt after unpickling."""
+        return {name: value for name, value in self.__dict__.items() if name not in _SERVING}
+
     def fit(
         self,
         user_ids: Sequence[int],
@@ -78,22 +80,24 @@ class ItemKNNRecommender:
         genres: Sequence[str] | None = None,
     ) -> "ItemKNNRecommender":
         """Fit from one entry per rating; metadata is per rating row, first one wins."""
+        for name in _SERVING:
+            self.__dict__.pop(name, None)
         users, u_idx = np.unique(np.asarray(user_ids, dtype=np.int64), return_inverse=True)
         items, i_idx = np.unique(np.asarray(item_ids, dtype=np.int64), return_inverse=True)
-        if len(items) > _MAX_ITEMS:
-            raise ValueError(f"catalog of {len(items)} items exceeds {_MAX_ITEMS}")
+        if len(items) > fitting.MAX_ITEMS:
+            raise ValueError(f"catalog of {len(items)} items exceeds {fitting.MAX_ITEMS}")
         values = np.ones(len(u_idx)) if ratings is None else np.asarray(ratings, dtype=float)
         self.like_threshold_ = -np.inf if ratings is None else float(self.like_threshold)
         self.user_ids_, self.item_ids_ = users, items
-        self.user_items_ = _csr(u_idx, i_idx, values, (len(users), len(items)))
+        self.user_items_ = fitting.csr(u_idx, i_idx, values, (len(users), len(items)))
         watched = self.user_items_.T.tocsr()
         watched.data[:] = 1.0
-        self.similarity_ = _neighbours(watched, self.n_neighbors, self.shrinkage)
+        self.similarity_ = fitting.neighbours(watched, self.n_neighbors, self.shrinkage)
         self._fit_popularity(np.diff(watched.indptr) / len(users))
         first = np.unique(i_idx, return_index=True)[1]  # first rating row of each item
-        self.titles_ = _texts(titles, first, len(items))
-        self.genres_ = _texts(genres, first, len(items))
-        self.years_ = _years(years, first, len(items))
+        self.titles_ = fitting.texts(titles, first, len(items))
+        self.genres_ = fitting.texts(genres, first, len(items))
+        self.years_ = fitting.years(years, first, len(items))
         self._fit_genres()
         return self
 
@@ -106,20 +110,8 @@ class ItemKNNRecommender:
 
     def _fit_genres(self) -> None:
         """A genre bit mask per item, and each genre's items in popularity order."""
-        names = sorted({g for text in self.genres_ for g in str(text).split("|")} - {"", NO_GENRES})
-        if len(names) > _MAX_GENRES:
-            raise ValueError(f"{len(names)} genres exceed {_MAX_GENRES}")
-        index = {name: bit for bit, name in enumerate(names)}
-        bits = np.zeros(len(self.genres_), dtype=np.uint64)
-        for i, text in enumerate(self.genres_):
-            for g in str(text).split("|"):
-                if g in index:
-                    bits[i] |= np.uint64(1 << index[g])
-        ordered = [self.popular_order_[(bits[self.popular_order_] & np.uint64(1 << b)) != 0] for b in range(len(names))]
-        self.genre_names_ = np.array(names, dtype=object)
-        self.genre_bits_ = bits
-        self.genre_indptr_ = np.concatenate([[0], np.cumsum([len(o) for o in ordered], dtype=np.int64)])
-        self.genre_popular_ = np.concatenate(ordered).astype(np.int64) if ordered else np.empty(0, dtype=np.int64)
+        index = fitting.genre_index(self.genres_, self.popular_order_)
+        self.genre_names_, self.genre_bits_, self.genre_indptr_, self.genre_popular_ = index
 
     @property
     def n_items(self) -> int:
@@ -150,12 +142,12 @@ class ItemKNNRecommender:
 
     def rated_items(self, user_id: int) -> np.ndarray:
         """Ids of the items a known user rated (empty for an unknown user)."""
-        rated, _ = self._user_ratings(user_id)
+        rated, _ = self._user_ratings(self._user_row(user_id))
         return self.item_ids_[rated]
 
     def liked_by(self, user_id: int) -> np.ndarray:
         """Ids of the items a known user rated at or above the like threshold: their seeds."""
-        rated, ratings = self._user_ratings(user_id)
+        rated, ratings = self._user_ratings(self._user_row(user_id))
         return self.item_ids_[rated[ratings >= self.like_threshold_]]
 
     def raters(self, item_ids: Sequence[int]) -> np.ndarray:
@@ -168,10 +160,11 @@ class ItemKNNRecommender:
         self, user_id: int, k: int, genres: Sequence[str] | None = None, exclude: Sequence[int] = ()
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k unseen items for a known user; popularity for an unknown one."""
-        if self._user_row(user_id) < 0:
+        row = self._user_row(user_id)
+        if row < 0:
             return self.popular(k, exclude, genres)
-        rated, ratings = self._user_ratings(user_id)
-        seen = np.union1d(rated, self._known(exclude))
+        rated, ratings = self._user_ratings(row)
+        seen = sorted_unique(np.concatenate([rated, self._known(exclude)])) if len(exclude) else rated
         return self._recommend(rated[ratings >= self.like_threshold_], seen, k, self._mask(genres))
 
     def recommend_for_items(
@@ -179,42 +172,44 @@ class ItemKNNRecommender:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k items for someone who liked ``liked``; unknown ids are ignored."""
         positions = self._known(liked)
-        seen = np.union1d(positions, self._known(exclude))
+        seen = sorted_unique(np.concatenate([positions, self._known(exclude)])) if len(exclude) else positions
         return self._recommend(positions, seen, k, self._mask(genres))
 
     def popular(
         self, k: int, exclude: Sequence[int] = (), genres: Sequence[str] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Most-rated items (score: share of users who rated it), minus ``exclude``."""
-        head = self._most_popular(max(int(k), 0), self._known(exclude), self._mask(genres))
+        excluded = self._known(exclude)
+        with self._marks().borrowed() as marks:
+            marks.write(excluded, 1)
+            head = self._most_popular(max(int(k), 0), len(excluded), self._mask(genres), marks.array)
         return self.item_ids_[head], self.popularity_[head].astype(np.float64)
 
     def explain(self, seeds: Sequence[int], items: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per item: the similarity votes ``seeds`` gave it (its score minus the popularity
         part), the seed that gave the largest vote (-1: none; ties: lower id) and how many
-        seeds voted. O(|seeds| k)."""
-        sources = self._known(seeds)
-        block = self.similarity_[sources][:, self._known_positions(items)].toarray().astype(np.float64)
-        voters = np.count_nonzero(block, axis=0)
-        if block.shape[0] == 0:
-            return np.zeros(block.shape[1]), np.full(block.shape[1], -1, dtype=np.int64), voters
-        best = self.item_ids_[sources[block.argmax(axis=0)]]
-        return block.sum(axis=0), np.where(voters > 0, best, -1), voters
+        seeds voted. O(|seeds| n_neighbors + k)."""
+        votes, best, voters = self._explain(self._known(seeds), self._known_positions(items))
+        return votes, np.where(best >= 0, self.item_ids_[best], -1), voters
 
-    def _most_popular(self, k: int, excluded: np.ndarray, mask: np.uint64 | None = None) -> np.ndarray:
-        """Positions of the k most popular items not in ``excluded`` (with a genre in ``mask``):
-        O(k + |excluded|) per genre."""
-        n = k + len(excluded)
-        head = self.popular_order_[:n] if mask is None else self._popular_in(mask, n)
-        return head[~np.isin(head, excluded)][:k]
+    def describe(self, seeds: Sequence[int], items: Sequence[int]) -> Description:
+        """``explain`` plus the titles a response shows, looking each list of ids up once."""
+        positions = self._known_positions(items)
+        votes, best, voters = self._explain(self._known(seeds), positions)
+        because = np.where(best >= 0, self.item_ids_[best], -1).tolist()
+        titles = [str(t) for t in self.titles_[positions]]
+        named = [str(t) for t in self.titles_[best]]  # best -1: the last title, dropped below
+        return Description(titles, votes.tolist(), because, [t if b >= 0 else None for b, t in zip(because, named)],
+                           voters.tolist())
 
-    def _popular_in(self, mask: np.uint64, n: int) -> np.ndarray:
-        """The n most popular items with a genre in ``mask``: each is among its genre's first n."""
-        starts, ends = self.genre_indptr_[:-1], self.genre_indptr_[1:]
-        parts = [self.genre_popular_[starts[b] : min(starts[b] + n, ends[b])]
-                 for b in range(len(self.genre_names_)) if int(mask) >> b & 1]
-        merged = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
-        return merged[np.argsort(self.popularity_rank_[merged])][:n]
+    def _explain(self, sources: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``explain`` on catalog positions; the top-voting seed as a position (-1: none)."""
+        if len(sources) == 0:
+            n = len(positions)
+            return np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        with self._marks().borrowed() as marks:
+            votes, best, voters = explain(self._rows(sources), positions, marks)
+        return votes, np.where(best >= 0, sources[best], -1), voters
 
     def _recommend(
         self, seeds: np.ndarray, seen: np.ndarray, k: int, mask: np.uint64 | None = None
@@ -226,36 +221,58 @@ class ItemKNNRecommender:
         (filtered) catalog, at a cost set by the seeds' neighbours, not the
         catalog size.
         """
-        voted, votes = _column_sums(self.similarity_[seeds])
-        keep = ~np.isin(voted, seen)
-        if mask is not None:
-            keep &= (self.genre_bits_[voted] & mask) != 0
-        voted, votes = voted[keep], votes[keep]
         k = max(int(k), 0)
+        rows = self._rows(seeds)
+        with self._marks().borrowed() as marks:
+            voted, votes, taken = unseen_sums(rows, seen, marks)
+            if mask is not None:
+                keep = (self.genre_bits_[voted] & mask) != 0
+                voted, votes = voted[keep], votes[keep]
+            others = self._most_popular(k, len(rows.columns) + len(seen), mask, taken)
         if len(voted) == 0:
-            head = self._most_popular(k, seen, mask)
-            return self.item_ids_[head], self.popularity_[head].astype(np.float64)
-        others = self._most_popular(k, np.concatenate([seen, voted]), mask)
+            return self.item_ids_[others], self.popularity_[others].astype(np.float64)
         candidates = np.concatenate([voted, others])
         prior = self.popularity_[candidates] / self.popularity_[self.popular_order_[0]]
-        scores = np.concatenate([votes, np.zeros(len(others))]) + self.popularity_weight * prior
+        scores = self.popularity_weight * prior
+        scores[: len(votes)] += votes  # votes + prior part, as ``explain`` splits them
         top = self._top_k(candidates, scores, k)
         return self.item_ids_[candidates[top]], scores[top]
 
+    def _rows(self, positions: np.ndarray) -> Rows:
+        """The neighbours and similarities of the items at ``positions``, item by item.
+
+        The last answer is kept: ``explain`` asks again for the seeds just ranked.
+        Threads may replace it at any time; it is used only for equal positions.
+        """
+        last = self.__dict__.get("_last_rows")
+        if last is not None and len(last[0]) == len(positions) and (last[0] == positions).all():
+            return last[1]
+        similarity = self.similarity_
+        rows = gather(similarity.indptr, similarity.indices, similarity.data, positions)
+        self._last_rows = (positions, rows)
+        return rows
+
     def _top_k(self, positions: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
         """Indices of the k best ``scores``; ties go to the more popular item
-        (``popularity_rank_``: popularity, then item id). O(n) + O(k log k)."""
-        k = min(k, len(scores))
-        if k == 0:
-            return np.empty(0, dtype=np.int64)
-        ranks = self.popularity_rank_[positions]
-        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-        above, tied = np.flatnonzero(scores > kth), np.flatnonzero(scores == kth)
-        need = k - len(above)
-        if len(tied) > need:
-            tied = tied[np.argpartition(ranks[tied], need - 1)[:need]]
-        chosen = np.concatenate([above, tied])
-        return chosen[np.lexsort((ranks[chosen], -scores[chosen]))]
+        (``popularity_rank_``: popularity, then item id)."""
+        return topk.best(scores, positions, self.popularity_rank_, k)
+
+    def _most_popular(self, k: int, n_taken: int, mask: np.uint64 | None, taken: np.ndarray) -> np.ndarray:
+        """Positions of the k most popular items where ``taken`` is zero (with a genre in
+        ``mask``); it is nonzero at ``n_taken`` positions at most. Reads at most
+        k + ``n_taken`` items (per genre)."""
+        if mask is None:
+            return topk.most_popular(lambda n: self.popular_order_[:n], taken, k, k + n_taken)
+        bits = [b for b in range(len(self.genre_names_)) if int(mask) >> b & 1]
+        indptr, popular, rank = self.genre_indptr_.tolist(), self.genre_popular_, self.popularity_rank_
+        return topk.most_popular(lambda n: topk.genre_head(indptr, popular, rank, bits, n), taken, k, k + n_taken)
+
+    def _marks(self) -> MarksPool:
+        """Request scratch space, made on first use (never pickled)."""
+        pool = self.__dict__.get("_marks_pool")
+        if pool is None or pool.size != self.n_items:
+            pool = self._marks_pool = MarksPool(self.n_items)
+        return pool
 
     def _positions(self, item_ids: Sequence[int]) -> np.ndarray:
         """Catalog positions of ``item_ids``; -1 where unknown."""
@@ -264,12 +281,12 @@ class ItemKNNRecommender:
     def _known(self, item_ids: Sequence[int]) -> np.ndarray:
         """Sorted unique catalog positions of the known ids among ``item_ids``."""
         positions = self._positions(item_ids)
-        return np.unique(positions[positions >= 0])
+        return sorted_unique(positions[positions >= 0])
 
     def _known_positions(self, item_ids: Sequence[int]) -> np.ndarray:
         """Catalog positions of ``item_ids`` in order; every id must be known."""
         positions = self._positions(item_ids)
-        if np.any(positions < 0):
+        if len(positions) and positions.min() < 0:
             raise KeyError("unknown item id")
         return positions
 
@@ -280,13 +297,12 @@ class ItemKNNRecommender:
         bits = {name: b for b, name in enumerate(self.genre_names_)}
         return np.uint64(sum(1 << bits[g] for g in set(genres) if g in bits))
 
-    def _user_ratings(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """(catalog positions, ratings) of a user's rated items; empty for an unknown user."""
-        row = self._user_row(user_id)
+    def _user_ratings(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted catalog positions, ratings) of user ``row``'s rated items; empty for row -1."""
         if row < 0:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        span = slice(self.user_items_.indptr[row], self.user_items_.indptr[row + 1])
-        return self.user_items_.indices[span].astype(np.int64), self.user_items_.data[span]
+        start, end = self.user_items_.indptr[row : row + 2].tolist()
+        return self.user_items_.indices[start:end], self.user_items_.data[start:end]
 
     def _position(self, item_id: int) -> int:
         pos = int(self._positions([item_id])[0])
@@ -295,96 +311,15 @@ class ItemKNNRecommender:
         return pos
 
     def _user_row(self, user_id: int) -> int:
-        return int(_lookup(self.user_ids_, [user_id])[0])
-
-
-def _column_sums(rows: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Columns with a nonzero entry in ``rows`` and their sums (float64)."""
-    total = sparse.csr_matrix(
-        (rows.data.astype(np.float64), rows.indices, [0, rows.nnz]), shape=(1, rows.shape[1])
-    )
-    total.sum_duplicates()
-    return total.indices.astype(np.int64), total.data
+        """The user's row, -1 if unknown (one scalar search: called twice a request)."""
+        ids = self.user_ids_
+        row = int(ids.searchsorted(user_id))
+        return row if row < len(ids) and ids[row] == user_id else -1
 
 
 def _lookup(sorted_ids: np.ndarray, ids: Sequence[int]) -> np.ndarray:
     wanted = np.asarray(ids, dtype=np.int64).ravel()
     if len(sorted_ids) == 0:
         return np.full(len(wanted), -1, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    pos = np.minimum(sorted_ids.searchsorted(wanted), len(sorted_ids) - 1)
     return np.where(sorted_ids[pos] == wanted, pos, -1)
-
-
-def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple) -> sparse.csr_matrix:
-    """CSR of float32 values; a repeated (row, col) keeps its last value."""
-    keys = rows.astype(np.int64) * shape[1] + cols
-    last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]
-    matrix = sparse.csr_matrix(
-        (values[last].astype(np.float32), (rows[last], cols[last])), shape=shape
-    )
-    matrix.sort_indices()
-    return matrix
-
-
-def _neighbours(by_item: sparse.csr_matrix, n_neighbors: int, shrinkage: float) -> sparse.csr_matrix:
-    """Each item's top ``n_neighbors`` shrunk cosines, rows rescaled to sum to 1."""
-    norms = np.sqrt(np.diff(by_item.indptr).astype(np.float64))
-    blocks = [
-        _neighbour_block(by_item, start, norms, n_neighbors, shrinkage)
-        for start in range(0, by_item.shape[0], _BLOCK)
-    ]
-    if not blocks:
-        return sparse.csr_matrix(by_item.shape[:1] * 2, dtype=np.float32)
-    similarity = sparse.vstack(blocks, format="csr")
-    totals = np.asarray(similarity.sum(axis=1, dtype=np.float64)).ravel()
-    per_entry = np.repeat(totals, np.diff(similarity.indptr))
-    similarity.data = (similarity.data / per_entry).astype(np.float32)
-    return similarity
-
-
-def _neighbour_block(
-    by_item: sparse.csr_matrix, start: int, norms: np.ndarray, n_neighbors: int, shrinkage: float
-) -> sparse.csr_matrix:
-    """Rows ``start:start + _BLOCK`` of the top-neighbour matrix (not yet rescaled)."""
-    block = (by_item[start : start + _BLOCK] @ by_item.T).tocoo()
-    rows, cols = block.row.astype(np.int64), block.col.astype(np.int64)
-    sims = block.data / (norms[rows + start] * norms[cols] + shrinkage)
-    sims = np.clip(sims, 0.0, 1.0).astype(np.float32)
-    keep = (rows + start != cols) & (sims > 0)
-    rows, cols, sims = rows[keep], cols[keep], sims[keep]
-    order = np.argsort(_row_similarity_column_key(rows, sims, cols))
-    rows, cols, sims = rows[order], cols[order], sims[order]
-    counts = np.bincount(rows, minlength=block.shape[0])
-    rank_in_row = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows]
-    top = rank_in_row < n_neighbors
-    shape = (block.shape[0], by_item.shape[0])
-    result = sparse.csr_matrix((sims[top], (rows[top], cols[top])), shape=shape)
-    result.sort_indices()
-    return result
-
-
-def _row_similarity_column_key(rows: np.ndarray, sims: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """One unique uint64 per entry ordering by row, similarity (desc), column.
-
-    Unique keys make a single fast (unstable) sort deterministic. Bits: row in
-    the block (11, hence ``_BLOCK <= 2048``), bits of float32 1.0 minus bits of
-    the float32 sim (30; positive floats order like their bits; sims are in
-    (0, 1]), column (23, hence ``_MAX_ITEMS``).
-    """
-    inverse = np.uint64(_ONE_BITS) - sims.view(np.uint32).astype(np.uint64)
-    return (rows.astype(np.uint64) << 53) | (inverse << 23) | cols.astype(np.uint64)
-
-
-def _texts(values: Sequence[str] | None, first: np.ndarray, n: int) -> np.ndarray:
-    if values is None:
-        return np.full(n, "", dtype=object)
-    picked = np.asarray(values, dtype=object)[first]
-    return np.array([v if isinstance(v, str) else "" for v in picked], dtype=object)
-
-
-def _years(values: Sequence[float] | None, first: np.ndarray, n: int) -> np.ndarray:
-    """Release years as int16; 0 where unknown."""
-    if values is None:
-        return np.zeros(n, dtype=np.int16)
-    picked = np.asarray(values, dtype=np.float64)[first]
-    return np.nan_to_num(picked, nan=0.0).astype(np.int16)

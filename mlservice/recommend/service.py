@@ -26,12 +26,13 @@ def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:
     estimator = model.estimator
     strategy, items, scores = rank(estimator, query)
     seeds = query.get("liked_items") or (estimator.liked_by(query["user_id"]) if strategy == "collaborative" else [])
-    votes, because, voters = estimator.explain(seeds, items)
+    why = estimator.describe(seeds, items)
     rated = strategy == "collaborative"
     ranked = [
-        {"id": int(i), "title": estimator.title(int(i)), "score": float(s),
-         "reason": reason(float(s), float(v), int(b), int(n), estimator.title(int(b)) if b >= 0 else None, rated)}
-        for i, s, v, b, n in zip(items, scores, votes, because, voters)
+        {"id": i, "title": title, "score": s, "reason": reason(s, v, b, n, named, rated)}
+        for i, title, s, v, b, named, n in zip(
+            items.tolist(), why.titles, scores.tolist(), why.votes, why.because, why.because_titles, why.voters
+        )
     ]
     return {"strategy": strategy, "items": ranked, "warnings": _liked_warnings(model, query.get("liked_items") or [])}
 
@@ -39,6 +40,8 @@ def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:
 def _liked_warnings(model: LoadedModel, liked: list[int]) -> list[dict[str, Any]]:
     """By position: liked items not in the catalog (skipped), or rated by too few users to mean much."""
     raters = model.estimator.raters(liked)
+    if not len(raters) or raters.min() >= model.settings["rare_item_raters"]:
+        return []  # unknown items have no raters: nothing to flag
     unknown = set(model.estimator.unknown_items(liked))
     flags = []
     for index, (item, count) in enumerate(zip(liked, raters)):

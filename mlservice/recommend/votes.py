@@ -1,0 +1,146 @@
+"""Request-time similarity votes, read straight from the CSR arrays of ``similarity_``.
+
+scipy's fancy indexing (``similarity_[seeds]``, ``[:, items]``) builds and checks
+new matrices on every call, and summing duplicates sorts them: most of a request's
+0.5-1 ms. Here a request gathers its seeds' neighbour slices with one ``np.repeat``
+and groups them through :class:`Marks`, a catalog-sized array that is all zero
+between requests: every step costs O(votes + k), never O(catalog), and a few
+dozen NumPy calls.
+
+Imported by the unpickled model: numpy and the standard library only.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
+import numpy as np
+
+#: ``unseen_sums`` goes dense when the catalog is at most this many times the entries.
+_DENSE_RATIO = 3
+
+
+class Rows(NamedTuple):
+    """The entries of some CSR rows, row by row: columns, values, and where each row ends."""
+
+    columns: np.ndarray
+    values: np.ndarray
+    ends: np.ndarray
+
+
+class Description(NamedTuple):
+    """Per item, as a response shows it: ``explain`` plus titles (None: no seed voted)."""
+
+    titles: list[str]
+    votes: list[float]
+    because: list[int]
+    because_titles: list[str | None]
+    voters: list[int]
+
+
+class Marks:
+    """An integer per catalog item, zero except where this request wrote."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self._written: list[np.ndarray] = []
+
+    def write(self, positions: np.ndarray, values: np.ndarray | int) -> None:
+        self.array[positions] = values
+        self._written.append(positions)
+
+    def clear(self) -> None:
+        for positions in self._written:
+            self.array[positions] = 0
+        self._written.clear()
+
+
+class MarksPool:
+    """:class:`Marks` made once per request in flight, then reused.
+
+    ``list.pop`` and ``append`` are atomic, so concurrent threads never share one.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free: list[Marks] = []
+
+    @contextmanager
+    def borrowed(self) -> Iterator[Marks]:
+        try:
+            marks = self._free.pop()
+        except IndexError:
+            marks = Marks(np.zeros(self.size, dtype=np.intp))
+        try:
+            yield marks
+        finally:
+            marks.clear()
+            self._free.append(marks)
+
+
+def gather(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows: np.ndarray) -> Rows:
+    """Entries of CSR ``rows`` (in that order) without building a matrix: O(their entries).
+    Columns come as ``intp``: NumPy converts any other index type on every use."""
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    ends = np.cumsum(lengths)
+    offsets = np.arange(ends[-1] if len(ends) else 0)
+    offsets += np.repeat(starts - (ends - lengths), lengths)
+    return Rows(indices.take(offsets).astype(np.intp), data.take(offsets), ends)
+
+
+def unseen_sums(rows: Rows, seen: np.ndarray, marks: Marks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each distinct column of ``rows`` not in ``seen``, with the float64 sum of its values
+    added row by row, and an array over the catalog that is zero except at those columns
+    and ``seen``.
+
+    With as many entries as a fraction of the catalog, one dense ``bincount`` is
+    cheapest; otherwise the columns are labelled through ``marks``: O(entries) either way.
+    """
+    if len(marks.array) <= _DENSE_RATIO * len(rows.columns):
+        totals = np.bincount(rows.columns, weights=rows.values, minlength=len(marks.array))
+        totals[seen] = -1.0
+        voted = np.flatnonzero(totals > 0)
+        return voted, totals[voted], totals
+    columns = rows.columns
+    label = np.arange(1, len(columns) + 1)
+    marks.write(columns, label)
+    found = marks.array[columns]  # one entry per column wins; it labels all of them
+    sums = np.bincount(found, weights=rows.values, minlength=len(columns) + 1)
+    first = np.flatnonzero(found == label)
+    marks.write(seen, -1)
+    first = first[marks.array[columns[first]] > 0]
+    return columns[first], sums[first + 1], marks.array
+
+
+def explain(rows: Rows, items: np.ndarray, marks: Marks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per item of ``items`` (catalog positions): the sum of the rows' values in its column
+    (added row by row, as ``unseen_sums`` does), the first row holding the largest one
+    (-1: none) and how many rows hold a nonzero one."""
+    n = len(items)
+    marks.write(items, np.arange(1, n + 1))
+    labels = marks.array[items] - 1  # an item listed twice is answered as one copy
+    slot = marks.array[rows.columns]
+    hits = (slot != 0).nonzero()[0]
+    hits = hits[rows.values[hits] != 0]
+    item, value = slot[hits] - 1, rows.values[hits].astype(np.float64)
+    row = np.searchsorted(rows.ends, hits, side="right")
+    votes = np.bincount(item, weights=value, minlength=n)
+    voters = np.bincount(item, minlength=n)
+    return votes[labels], _first_largest(item, value, row, n, len(rows.ends))[labels], voters[labels]
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` for a few integers: NumPy 2's hashing version costs several times more."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
+
+
+def _first_largest(item: np.ndarray, value: np.ndarray, row: np.ndarray, n: int, n_rows: int) -> np.ndarray:
+    """For each of ``n`` items, the lowest row among its largest values; -1 without any."""
+    largest = np.full(n, -np.inf)
+    np.maximum.at(largest, item, value)
+    first = np.full(n, n_rows, dtype=np.int64)
+    np.minimum.at(first, item, np.where(value == largest[item], row, n_rows))
+    return np.where(first < n_rows, first, -1)

@@ -1,0 +1,197 @@
+"""The recommender's request path (CSR slices, scratch marks, top k) against brute force.
+
+The reference scores the whole catalog the obvious way: dense votes added seed by seed,
+one full lexsort. Both ways of summing votes (dense ``bincount``, sparse labels) must
+give exactly its items, scores and explanations, from any thread, leaving no trace.
+"""
+from __future__ import annotations
+
+import ast
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mlservice.recommend import votes
+from mlservice.recommend.model import ItemKNNRecommender
+
+ROOT = Path(__file__).resolve().parents[1]
+GENRES = ["Action", "Comedy", "Drama", "Horror"]
+
+
+def ratings(seed: int = 0, n_users: int = 80, n_items: int = 300) -> tuple[list, ...]:
+    """Skewed random ratings: popularity ties, users without likes, items with few neighbours."""
+    rng = np.random.default_rng(seed)
+    users, items, stars = [], [], []
+    for user in range(1, n_users + 1):
+        chosen = np.unique(np.minimum(rng.pareto(1.0, int(rng.integers(1, 40))) * 20, n_items - 1).astype(int))
+        users += [user] * len(chosen)
+        items += (chosen * 3 + 1).tolist()  # ids are not positions
+        stars += rng.choice([1.0, 2.5, 4.0, 5.0], len(chosen)).tolist()
+    ids = np.unique(items)
+    genres = dict(zip(ids.tolist(), ("|".join(rng.choice(GENRES, int(rng.integers(1, 3)), replace=False)) for _ in ids)))
+    return users, items, stars, [f"Movie {i}" for i in items], None, [genres[i] for i in items]
+
+
+def random_model(seed: int = 0) -> ItemKNNRecommender:
+    return ItemKNNRecommender(n_neighbors=15, shrinkage=2.0, popularity_weight=0.5).fit(*ratings(seed))
+
+
+def reference(model: ItemKNNRecommender, seeds: np.ndarray, seen: np.ndarray, k: int,
+              genres: list[str] | None = None) -> tuple[list[int], list[float]]:
+    """Top k over the whole catalog: votes added seed by seed in float64, ties by popularity rank."""
+    sim = model.similarity_
+    totals, voted = np.zeros(model.n_items), np.zeros(model.n_items, dtype=bool)
+    for s in sorted(set(seeds.tolist())):
+        span = slice(sim.indptr[s], sim.indptr[s + 1])
+        totals[sim.indices[span]] += sim.data[span].astype(np.float64)
+        voted[sim.indices[span]] = True
+    allowed = np.ones(model.n_items, dtype=bool)
+    allowed[seen] = False
+    if genres is not None:
+        allowed &= np.array([bool(set(str(g).split("|")) & set(genres)) for g in model.genres_])
+    if not (voted & allowed).any():
+        scores = model.popularity_.astype(np.float64)
+    else:
+        scores = model.popularity_weight * (model.popularity_ / model.popularity_.max()) + totals
+    order = [p for p in np.lexsort((model.popularity_rank_, -scores)) if allowed[p]][:k]
+    return model.item_ids_[order].tolist(), scores[order].tolist()
+
+
+def queries(model: ItemKNNRecommender, n: int = 60, seed: int = 1) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    ids = model.item_ids_
+    out: list[dict[str, Any]] = []
+    for i, user in enumerate(rng.choice(model.user_ids_, n, replace=False).tolist()):
+        out.append({"user_id": user, "k": [1, 10, 50][i % 3]})
+        if i % 4 == 0:
+            out.append({"user_id": user, "k": 20, "genres": ["Horror"], "exclude": rng.choice(ids, 5).tolist()})
+    for i in range(n):
+        liked = rng.choice(ids, int(rng.integers(1, 8))).tolist() + ([999_999] if i % 5 == 0 else [])
+        out.append({"liked": liked, "k": [1, 10, 50][i % 3]})
+        if i % 4 == 0:
+            out.append({"liked": liked, "k": 30, "genres": ["Action", "Drama"], "exclude": liked[:1] + [7]})
+    return out
+
+
+def served(model: ItemKNNRecommender, q: dict[str, Any]) -> tuple[list[int], list[float]]:
+    filters = {"genres": q.get("genres"), "exclude": q.get("exclude", ())}
+    if "liked" in q:
+        items, scores = model.recommend_for_items(q["liked"], q["k"], **filters)
+    else:
+        items, scores = model.recommend_for_user(q["user_id"], q["k"], **filters)
+    return items.tolist(), scores.tolist()
+
+
+def expected(model: ItemKNNRecommender, q: dict[str, Any]) -> tuple[list[int], list[float]]:
+    if "liked" in q:
+        seeds = model._known(q["liked"])
+        seen = seeds
+    else:
+        seen = model._positions(model.rated_items(q["user_id"]))
+        seeds = model._positions(model.liked_by(q["user_id"]))
+    seen = np.concatenate([seen, model._known(q.get("exclude", []))]).astype(np.int64)
+    return reference(model, seeds.astype(np.int64), seen, q["k"], q.get("genres"))
+
+
+@pytest.mark.parametrize("dense_ratio", [0, 10**9], ids=["sparse-labels", "dense-bincount"])
+def test_rankings_equal_brute_force_exactly(monkeypatch: pytest.MonkeyPatch, dense_ratio: int) -> None:
+    monkeypatch.setattr(votes, "_DENSE_RATIO", dense_ratio)
+    model = random_model()
+    for q in queries(model):
+        assert served(model, q) == expected(model, q), q
+
+
+@pytest.mark.parametrize("dense_ratio", [0, 10**9], ids=["sparse-labels", "dense-bincount"])
+def test_explanations_equal_the_similarity_block(monkeypatch: pytest.MonkeyPatch, dense_ratio: int) -> None:
+    """Votes are the block's column sums; the top voter is the lowest id among the largest."""
+    monkeypatch.setattr(votes, "_DENSE_RATIO", dense_ratio)
+    model = random_model()
+    for q in queries(model):
+        items, _ = served(model, q)
+        seeds = q.get("liked") or model.liked_by(q["user_id"]).tolist()
+        got = model.explain(seeds, items)
+        sources = model._known(seeds)
+        block = model.similarity_[sources][:, model._positions(items)].toarray().astype(np.float64)
+        assert np.allclose(got[0], block.sum(axis=0), rtol=0, atol=1e-12)
+        assert got[2].tolist() == np.count_nonzero(block, axis=0).tolist()
+        top = [model.item_ids_[sources[block[:, j].argmax()]] if block[:, j].any() else -1 for j in range(len(items))]
+        assert got[1].tolist() == top
+
+
+def test_explain_handles_no_seeds_repeated_items_and_unknown_items() -> None:
+    model = random_model()
+    items, _ = model.popular(4)
+    votes_, because, voters = model.explain([], items)
+    assert votes_.tolist() == [0.0] * 4 and because.tolist() == [-1] * 4 and voters.tolist() == [0] * 4
+    seeds = model.item_ids_[model.popular_order_[4:12]]
+    twice = np.concatenate([items, items[:2]])
+    once, again = model.explain(seeds, items), model.explain(seeds, twice)
+    for a, b in zip(once, again):
+        assert b.tolist() == a.tolist() + a[:2].tolist()
+    with pytest.raises(KeyError):
+        model.explain(seeds, [int(items[0]), 2])  # 2 is not an id (ids are 3n + 1)
+
+
+def test_describe_is_explain_with_titles() -> None:
+    model = random_model()
+    seeds = model.item_ids_[model.popular_order_[:6]]
+    items, _ = model.recommend_for_items(seeds, 10)
+    unvoted = model.item_ids_[model.explain(seeds, model.item_ids_)[2] == 0][:2]
+    items = np.concatenate([items, unvoted])
+    why = model.describe(seeds, items)
+    votes_, because, voters = model.explain(seeds, items)
+    assert why.votes == votes_.tolist() and why.because == because.tolist() and why.voters == voters.tolist()
+    assert why.titles == [model.title(i) for i in items.tolist()]
+    assert why.because_titles == [model.title(b) if b >= 0 else None for b in because.tolist()]
+    assert -1 in why.because
+
+
+def test_threads_get_the_answers_of_one_thread_and_leave_the_scratch_clean() -> None:
+    model = random_model(seed=3)
+    work = queries(model, n=40, seed=4) * 3
+    alone = [(served(model, q), model.explain(q.get("liked", [1]), served(model, q)[0])[1].tolist()) for q in work]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda q: (served(model, q), model.explain(q.get("liked", [1]), served(model, q)[0])[1].tolist()), work))
+    assert together == alone
+    free = model._marks()._free
+    assert free and all(not marks.array.any() for marks in free)
+
+
+def test_a_failed_request_leaves_no_marks() -> None:
+    pool = votes.MarksPool(10)
+    with pytest.raises(RuntimeError):
+        with pool.borrowed() as marks:
+            marks.write(np.array([1, 5]), 3)
+            raise RuntimeError
+    with pool.borrowed() as marks:
+        assert not marks.array.any()
+
+
+def test_serving_state_is_never_pickled() -> None:
+    model = random_model()
+    fresh = pickle.dumps(model)
+    served(model, {"user_id": int(model.user_ids_[0]), "k": 5})
+    model.explain([int(model.item_ids_[0])], model.popular(3)[0])
+    assert model.__dict__.keys() > pickle.loads(fresh).__dict__.keys()  # it did build some
+    assert pickle.dumps(model) == fresh
+
+
+def test_refitting_drops_what_serving_derived() -> None:
+    users, items, stars, *meta = ratings(seed=5)
+    model = ItemKNNRecommender(n_neighbors=15).fit(users, items, stars, *meta)
+    liked = {"liked": sorted(set(items))[:4], "k": 10}
+    served(model, liked)
+    model.fit(users, items, stars[::-1], *meta)  # same catalog, other neighbours
+    assert served(model, liked) == expected(model, liked)
+
+
+@pytest.mark.parametrize("module", ["fitting.py", "votes.py", "topk.py"])
+def test_modules_the_pickled_model_imports_need_no_training_libraries(module: str) -> None:
+    tree = ast.parse((ROOT / "mlservice" / "recommend" / module).read_text(encoding="utf-8"))
+    imported = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
+    assert imported <= {"__future__", "collections", "contextlib", "typing", "numpy", "scipy"}
