@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 
 from mlservice.diagnose.schemas import PatientSchema
-from mlservice.explain.additive import NotAdditive, StepTerm
+from mlservice.explain.additive import NotAdditive
 from mlservice.explain.linear import scorecard_form
-from mlservice.explain.verify import verified
+from mlservice.explain.terms import StepTerm
+from mlservice.explain.verify import probe_rows, verified
 from mlservice.registry.card import ModelCard, read_card
 from mlservice.registry.extension import EXTENSION
 from mlservice.registry.spec import read_models_config
+from mlservice.risk.reasons import principal
 from mlservice.risk.schemas import ApplicantSchema
 from mlservice.training import classifier_card, diagnose, risk, tabular
 
@@ -201,6 +203,19 @@ def test_reason_texts_say_which_side_of_typical(client):
     assert seen >= 3
 
 
+def test_reasons_are_the_largest_raises_first_ties_in_field_order():
+    card = read_card(SPECS["risk"].artifact_dir)
+    fields = fields_of(ApplicantSchema, card)
+    row = [None if f.type == "categorical" else f.median for f in card.features]
+    parts = [0.0] * len(fields)
+    parts[1] = parts[2] = parts[7] = 0.5
+    parts[4], parts[9], parts[11] = -3.0, 2.0, 0.1
+    for contributions in (parts, np.array(parts)):
+        got = principal(contributions, row, fields, card.features)
+        assert [r["feature"] for r in got] == [fields[9], fields[1], fields[2], fields[7]]
+        assert [r["contribution"] for r in got] == [2.0, 0.5, 0.5, 0.5]
+
+
 def test_a_corrupted_term_is_refused_by_the_load_time_check(app):
     card, pipeline = committed("risk")
     form = served(app, "risk").extras["explainer"]
@@ -211,6 +226,15 @@ def test_a_corrupted_term_is_refused_by_the_load_time_check(app):
     broken = type(form)(form.features, form.terms[:j] + (bent,) + form.terms[j + 1:], form.base)
     with pytest.raises(NotAdditive, match="differs from the model"):
         verified(broken, pipeline, card)
+
+
+@pytest.mark.parametrize("name", ["risk", "diagnose"])
+def test_one_row_contributions_are_the_batch_ones_to_the_bit(app, name):
+    """The plain-Python terms that serve single rows do the NumPy terms' float64 arithmetic."""
+    card, _ = committed(name)
+    form = served(app, name).extras["explainer"]
+    rows = probe_rows(form, card, 300, seed=7).tolist()  # every category, unseen and missing values, bin edges
+    assert [form.row_contributions(row) for row in rows] == form.contributions(rows)[1].tolist()
 
 
 # --- diabetes factors and calibration ----------------------------------------------------------

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer, OneHotEncoder
 
-from mlservice.explain.additive import AdditiveForm
+from mlservice.explain.additive import AdditiveForm, NotAdditive
 from mlservice.explain.linear import scorecard_form, standardized_form
+from mlservice.explain.verify import verified
 from mlservice.registry import fastpath
 from mlservice.registry.card import ModelCard
 from mlservice.registry.kinds import positive_probability
@@ -105,6 +106,45 @@ def test_a_path_that_differs_from_the_pipeline_is_refused(model, caplog):
     assert "fast path refused" in caplog.text
     row = [list(g["input"]) for g in model.card.golden][:1]
     assert positive_probability(model.estimator, row)[0] == model.estimator.predict_proba(np.array(row, dtype=object))[0, 1]
+
+
+@dataclass(frozen=True, eq=False)
+class OffByOneRow:
+    """A term whose NumPy arithmetic is right and whose single-row arithmetic is not."""
+
+    term: Any
+
+    def __call__(self, column: Any) -> np.ndarray:
+        return self.term(column)
+
+    def scalar(self) -> Any:
+        right = self.term.scalar()
+        return lambda value: right(value) + 1e-6
+
+
+def test_a_wrong_single_row_path_is_refused(model, caplog):
+    """Both load-time checks cover the plain-Python terms: the explainer's and the fast path's."""
+    form = model.extras["explainer"]
+    bent = AdditiveForm(form.features, (OffByOneRow(form.terms[0]), *form.terms[1:]), form.base)
+    with pytest.raises(NotAdditive, match="single-row path differs"):
+        verified(bent, model.estimator, model.card)
+    assert fastpath.attach(loaded(model.estimator, model.card, bent)) is None
+    assert "the single-row path differs" in caplog.text and fastpath.attached(model.estimator) is None
+
+
+def test_explained_rows_are_the_pipelines_with_or_without_a_fast_path(model):
+    """One pass serves probabilities and contributions; without a path, the pipeline's probabilities."""
+    form = model.extras["explainer"]
+    rows = [r for r in fastpath.check_rows(form, model.card, n=100, seed=5) if fastpath.UNSEEN not in r]
+    want = model.estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
+    parts = form.contributions(rows)[1].tolist()
+    served = [fastpath.explained(model, rows)]
+    assert fastpath.attach(model) is not None
+    singles = [fastpath.explained(model, [row]) for row in rows]
+    served += [fastpath.explained(model, rows), ([p for [p], _ in singles], [c for _, [c] in singles])]
+    for probabilities, contributions in served:
+        assert np.abs(np.array(probabilities) - want).max() <= 1e-9
+        assert contributions == parts
 
 
 def test_without_an_additive_form_nothing_is_attached():

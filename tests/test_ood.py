@@ -77,6 +77,33 @@ def test_unseen_categories_and_missing_values_are_flagged_at_the_unit_level():
     ]
 
 
+def test_batches_are_flagged_as_each_row_alone():
+    """Batches check column by column, single rows field by field: the same flags."""
+    card = read_card(SPECS["risk"].artifact_dir)
+    check = RangeCheck.from_card(card, [f.name for f in card.features])
+    rng = np.random.default_rng(4)
+    pools = [[*f.categories, "unseen", None] if f.type == "categorical"
+             else [f.min, f.max, f.min - 1, f.max + 0.5, (f.min + f.max) / 2, None] for f in card.features]
+    rows = [[pool[rng.integers(len(pool))] for pool in pools] for _ in range(300)]
+    batch = check.issues(rows)
+    assert batch == [check.issues([row])[0] for row in rows]
+    assert sum(map(len, batch)) > 300
+
+
+def test_distances_beyond_the_limit_are_measured_in_training_sds():
+    card = read_card(SPECS["diagnose"].artifact_dir)
+    glu = next(j for j, f in enumerate(card.features) if f.name == "glu")
+    feature, check = card.features[glu], RangeCheck.from_card(card, [f.name for f in card.features])
+    base = [f.median for f in card.features]
+    at = [feature.min - 2 * feature.std, feature.min - 1.01 * feature.std, feature.min, feature.max + 0.99 * feature.std,
+          feature.max + 1.01 * feature.std, None]
+    rows = [[*base[:glu], x, *base[glu + 1:]] for x in at]
+    assert check.beyond(rows, 1.0) == [["glu"], ["glu"], [], [], ["glu"], []]
+    assert check.beyond(rows, 0.0) == [["glu"], ["glu"], [], ["glu"], ["glu"], []]
+    with pytest.raises(ValueError):
+        check.beyond(rows, -1.0)
+
+
 # --- diagnosis ------------------------------------------------------------------------------
 
 

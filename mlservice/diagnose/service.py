@@ -2,13 +2,13 @@
 that moved it, out-of-range warnings, and an abstention far outside the training data."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from mlservice.diagnose.schemas import DISCLAIMER, MAX_FACTORS
 from mlservice.explain import ood
-from mlservice.registry.kinds import positive_probability, to_rows
+from mlservice.registry.fastpath import explained
+from mlservice.registry.kinds import to_rows
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.shadow import serve
 
@@ -34,21 +34,19 @@ def diagnose_batch(patients: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _diagnose(model: LoadedModel, patients: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = to_rows(patients, model.columns)
-    probabilities = positive_probability(model.estimator, rows)
-    _, contributions = model.extras["explainer"].contributions(rows)
-    ranges = model.extras["ranges"]
-    far = ranges.distances(rows) > model.settings["ood_limit"]
+    probabilities, contributions = explained(model, rows)
+    ranges, limit = model.extras["ranges"], model.settings["ood_limit"]
     results = []
-    for p, parts, outside, flags in zip(probabilities, contributions, far, ranges.issues(rows)):
-        fields = [f for f, o in zip(model.columns, outside) if o]
-        result = _abstention(fields, model.settings["ood_limit"]) if fields else _estimate(float(p), parts, model)
+    for p, parts, far, flags in zip(probabilities, contributions, ranges.beyond(rows, limit), ranges.issues(rows)):
+        result = _abstention(far, limit) if far else _estimate(p, parts, model)
         results.append({**result, "warnings": flags})
     return results
 
 
-def _estimate(probability: float, parts: np.ndarray, model: LoadedModel) -> dict[str, Any]:
+def _estimate(probability: float, parts: Sequence[float], model: LoadedModel) -> dict[str, Any]:
     label = "positive" if probability >= model.settings["threshold"] else "negative"
-    order = np.lexsort((np.arange(len(parts)), -np.abs(parts)))
+    sizes = list(map(abs, parts))
+    order = sorted(range(len(parts)), key=sizes.__getitem__, reverse=True)  # stable: ties keep field order
     factors = [
         {"feature": model.columns[j], "effect": "raises" if parts[j] > 0 else "lowers", "contribution": float(parts[j])}
         for j in order[:MAX_FACTORS] if parts[j] != 0

@@ -1,9 +1,9 @@
 """The additive form of a linear-logit model: log-odds = base + one term per feature.
 
 Built once per model at load (``mlservice.explain.linear``) and checked there
-against the fitted pipeline, so its numbers are the model's own. Numpy only, no
-scikit-learn call: it doubles as a fast prediction path (``logit``,
-``predict_proba``).
+against the fitted pipeline, so its numbers are the model's own. No scikit-learn
+call: NumPy for batches, plain Python for one row (``row_contributions``), so it
+doubles as a fast prediction path (``mlservice.registry.fastpath``).
 
 Every term is centred on the training data: a contribution is the feature's part
 of the log-odds minus that part's mean over the training rows. A positive
@@ -12,61 +12,17 @@ training row", and ``base`` is the mean training log-odds.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from mlservice.explain.terms import Scalar, Term
 
 
 class NotAdditive(ValueError):
     """The model cannot be written, or is not reproduced, as a sum of per-feature terms."""
-
-
-class Term(Protocol):
-    def __call__(self, column: np.ndarray) -> np.ndarray: ...
-
-
-@dataclass(frozen=True, eq=False)
-class StepTerm:
-    """Piecewise constant in a number (binned features): ``values[bin]``, or ``missing``.
-
-    A value ``x`` falls in bin ``searchsorted(edges, x, side="right")``, as in
-    scikit-learn's ``KBinsDiscretizer``; ``edges`` are the inner bin edges.
-    """
-
-    edges: np.ndarray
-    values: np.ndarray
-    missing: float
-
-    def __call__(self, column: np.ndarray) -> np.ndarray:
-        x = _floats(column)
-        binned = self.values[np.searchsorted(self.edges, x, side="right")]
-        return np.where(np.isnan(x), self.missing, binned)
-
-
-@dataclass(frozen=True, eq=False)
-class LinearTerm:
-    """Linear in a number (standardised features): ``slope * (x - center)``."""
-
-    slope: float
-    center: float
-
-    def __call__(self, column: np.ndarray) -> np.ndarray:
-        return self.slope * (_floats(column) - self.center)
-
-
-@dataclass(frozen=True, eq=False)
-class CategoryTerm:
-    """One value per category, one for missing (``None``) and one for a category never seen."""
-
-    table: Mapping[str, float]
-    missing: float
-    unseen: float
-
-    def __call__(self, column: np.ndarray) -> np.ndarray:
-        get = self.table.get
-        return np.array([self.missing if v is None else get(v, self.unseen) for v in column], dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,13 +32,31 @@ class AdditiveForm:
     features: tuple[str, ...]
     terms: tuple[Term, ...]
     base: float
+    #: Each term as a function of one value (``Term.scalar``), compiled once.
+    scalars: tuple[Scalar, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scalars", tuple(term.scalar() for term in self.terms))
 
     def contributions(self, rows: Sequence[Sequence[Any]] | np.ndarray) -> tuple[float, np.ndarray]:
         """(base, n x p matrix): row i's log-odds is ``base + matrix[i].sum()``."""
-        table = _table(rows, len(self.terms))
-        if len(table) == 0:
+        columns = _columns(rows, len(self.terms))
+        if len(rows) == 0:
             return self.base, np.empty((0, len(self.terms)))
-        return self.base, np.column_stack([term(table[:, j]) for j, term in enumerate(self.terms)])
+        return self.base, np.column_stack([term(column) for term, column in zip(self.terms, columns)])
+
+    def row_contributions(self, row: Sequence[Any]) -> list[float]:
+        """One row's contributions, equal to its row of :meth:`contributions`, without NumPy's per-call cost."""
+        if len(row) != len(self.scalars):
+            raise ValueError(f"the row has {len(row)} values, the model takes {len(self.scalars)}")
+        return [term(value) for term, value in zip(self.scalars, row)]
+
+    def add_up(self, parts: Sequence[float]) -> float:
+        """One row's log-odds: ``base`` plus its contributions, added left to right."""
+        z = self.base
+        for part in parts:
+            z += part
+        return z
 
     def logit(self, rows: Sequence[Sequence[Any]] | np.ndarray) -> np.ndarray:
         base, matrix = self.contributions(rows)
@@ -99,17 +73,11 @@ def sigmoid(z: np.ndarray | float) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
 
 
-def _floats(column: np.ndarray) -> np.ndarray:
-    """Service values (int, float, ``None``) as float64, ``None`` as NaN."""
-    return np.asarray(column, dtype=np.float64)
-
-
-def _table(rows: Sequence[Sequence[Any]] | np.ndarray, width: int) -> np.ndarray:
+def _columns(rows: Sequence[Sequence[Any]] | np.ndarray, width: int) -> Sequence[Sequence[Any]]:
+    """The rows' columns: a 2-D array's own, else tuples (cheaper than filling an object array)."""
     if isinstance(rows, np.ndarray) and rows.ndim == 2 and rows.shape[1] == width:
-        return rows
-    table = np.empty((len(rows), width), dtype=object)
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            raise ValueError(f"row {i} has {len(row)} values, the model takes {width}")
-        table[i] = list(row)
-    return table
+        return rows.T
+    wrong = set(map(len, rows)) - {width}
+    if wrong:
+        raise ValueError(f"rows of {sorted(wrong)} values, the model takes {width}")
+    return list(zip(*rows))

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.explain.additive import AdditiveForm, CategoryTerm, LinearTerm, NotAdditive, StepTerm
+from mlservice.explain.additive import AdditiveForm, NotAdditive
+from mlservice.explain.terms import CategoryTerm, LinearTerm, StepTerm
 from mlservice.registry.card import Feature, ModelCard
 from mlservice.transforms import to_float
 

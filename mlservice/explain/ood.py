@@ -3,16 +3,17 @@
 Built from the card's ``features``: a number below its training ``min`` or above
 its ``max``, a category the training data never had, or a missing value where
 training had none. Flags carry the API field name and an issue code only, never
-the value. ``distances`` measures how far outside the range a number is, in
-training standard deviations (the card's ``std``), for use cases that abstain.
+the value. ``beyond`` names the fields whose number lies more than a given number
+of training standard deviations (the card's ``std``) outside the range, for use
+cases that abstain.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from prometheus_client import Counter
 
 from mlservice.registry.card import Feature, ModelCard
@@ -28,10 +29,27 @@ OOD_WARNINGS = Counter(
 
 @dataclass(frozen=True, eq=False)
 class RangeCheck:
-    """Training ranges and categories of each model column, under its API field name."""
+    """Training ranges and categories of each model column, under its API field name.
+
+    Each column's checks are compiled once into plain-Python functions: a
+    request has few rows and few fields, so NumPy would cost more than the
+    comparisons. Batches first pick, column by column, the values that can have
+    an issue at all (``suspects``), so most values cost one comparison.
+    """
 
     fields: tuple[str, ...]
     features: tuple[Feature, ...]
+    checks: tuple[Callable[[Any], str | None], ...] = field(init=False, repr=False)
+    suspects: tuple[Callable[[Sequence[Any]], list[int]], ...] = field(init=False, repr=False)
+    #: (column, field, min, max, std) of each number whose distance from its range can be measured.
+    spans: tuple[tuple[int, str, float, float, float], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checks", tuple(map(_check, self.features)))
+        object.__setattr__(self, "suspects", tuple(map(_suspects, self.features)))
+        object.__setattr__(self, "spans", tuple(
+            (j, name, f.min, f.max, f.std) for j, (name, f) in enumerate(zip(self.fields, self.features))
+            if f.type != "categorical" and None not in (f.min, f.max, f.std) and f.std > 0))
 
     @classmethod
     def from_card(cls, card: ModelCard, fields: Sequence[str]) -> "RangeCheck":
@@ -42,22 +60,21 @@ class RangeCheck:
 
     def issues(self, rows: Sequence[Sequence[Any]]) -> list[list[dict[str, str]]]:
         """For each row, ``[{"field", "issue"}]`` in field order (empty when all is in range)."""
+        if len(rows) == 1:
+            return [[{"field": name, "issue": issue}
+                     for name, check, value in zip(self.fields, self.checks, rows[0]) if (issue := check(value))]]
         flags: list[list[dict[str, str]]] = [[] for _ in rows]
-        for j, (field, feature) in enumerate(zip(self.fields, self.features)):
-            column = [row[j] for row in rows]
-            for i, issue in enumerate(_column_issues(feature, column)):
-                if issue:
-                    flags[i].append({"field": field, "issue": issue})
+        for name, check, suspects, column in zip(self.fields, self.checks, self.suspects, zip(*rows)):
+            for i in suspects(column):
+                if issue := check(column[i]):
+                    flags[i].append({"field": name, "issue": issue})
         return flags
 
-    def distances(self, rows: Sequence[Sequence[Any]]) -> np.ndarray:
-        """n x p: how many training SDs each number lies outside its training range (0 inside, NaN if unknown)."""
-        out = np.full((len(rows), len(self.features)), np.nan)
-        for j, feature in enumerate(self.features):
-            if feature.type != "categorical" and None not in (feature.min, feature.max, feature.std) and feature.std > 0:
-                x = np.asarray([row[j] for row in rows], dtype=np.float64)
-                out[:, j] = np.maximum(np.maximum(feature.min - x, x - feature.max), 0.0) / feature.std
-        return out
+    def beyond(self, rows: Sequence[Sequence[Any]], limit: float) -> list[list[str]]:
+        """For each row, the fields whose number lies more than ``limit`` (>= 0) training SDs outside its range."""
+        if not limit >= 0:
+            raise ValueError(f"the limit must be a number of SDs >= 0, not {limit}")
+        return [[name for j, name, low, high, std in self.spans if _far(row[j], low, high, std, limit)] for row in rows]
 
     def unchecked(self) -> list[str]:
         """Numeric fields whose training range or standard deviation the card does not give."""
@@ -72,20 +89,33 @@ def count(model: str, flags: list[list[dict[str, str]]]) -> None:
             OOD_WARNINGS.labels(model, flag["field"]).inc()
 
 
-def _column_issues(feature: Feature, column: list[Any]) -> list[str | None]:
+def _check(feature: Feature) -> Callable[[Any], str | None]:
+    """The issue of one value of ``feature``, or None."""
+    missing = None if feature.nullable else MISSING
     if feature.type == "categorical":
-        known = set(feature.categories)
-        return [_missing(feature) if v is None else None if v in known else UNSEEN for v in column]
-    return [_missing(feature) if v is None else _numeric(feature, v) for v in column]
+        known = frozenset(feature.categories)
+        return lambda v: missing if v is None else None if v in known else UNSEEN
+    low, high = _bounds(feature)
+    return lambda v: missing if v is None else BELOW if v < low else ABOVE if v > high else None
 
 
-def _missing(feature: Feature) -> str | None:
-    return None if feature.nullable else MISSING
+def _suspects(feature: Feature) -> Callable[[Sequence[Any]], list[int]]:
+    """Where in a column ``_check(feature)`` may find an issue: outside the categories or the range."""
+    if feature.type == "categorical":
+        known = frozenset(feature.categories)
+        return lambda column: [i for i, v in enumerate(column) if v not in known]
+    low, high = _bounds(feature)
+    return lambda column: [i for i, v in enumerate(column) if v is None or not low <= v <= high]
 
 
-def _numeric(feature: Feature, value: float) -> str | None:
-    if feature.min is not None and value < feature.min:
-        return BELOW
-    if feature.max is not None and value > feature.max:
-        return ABOVE
-    return None
+def _bounds(feature: Feature) -> tuple[float, float]:
+    """The training range, unbounded on a side the card does not give."""
+    return (-math.inf if feature.min is None else feature.min, math.inf if feature.max is None else feature.max)
+
+
+def _far(value: Any, low: float, high: float, std: float, limit: float) -> bool:
+    """Whether ``value`` lies more than ``limit`` SDs outside [low, high] (a missing value does not)."""
+    if value is None or low <= value <= high:  # 0 SDs away: not more than a limit >= 0
+        return False
+    x = float(value)
+    return max(low - x, x - high) / std > limit

@@ -1,6 +1,7 @@
 """Refuse an additive form that does not reproduce its model.
 
-The check runs once per model at load: the form's log-odds must equal the
+The check runs once per model at load: the form's log-odds, from its NumPy
+terms (batches) and from its plain-Python ones (one row), must equal the
 pipeline's ``decision_function`` within ``TOLERANCE`` on the card's golden
 examples and on seeded random probes (every category, missing and unseen
 values, every bin edge, values beyond the training range).
@@ -11,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.explain.additive import AdditiveForm, NotAdditive, StepTerm
+from mlservice.explain.additive import AdditiveForm, NotAdditive
 from mlservice.explain.linear import UNSEEN
+from mlservice.explain.terms import StepTerm
 from mlservice.registry.card import Feature, ModelCard
 
 TOLERANCE = 1e-9
@@ -22,14 +24,21 @@ N_PROBES = 256
 def verified(form: AdditiveForm, pipeline: Any, card: ModelCard, seed: int = 0) -> AdditiveForm:
     """``form``, once it has matched ``pipeline`` on golden rows and probes; else :class:`NotAdditive`."""
     rows = np.concatenate([_golden_rows(card), probe_rows(form, card, N_PROBES, seed)])
-    gap = np.abs(form.logit(rows) - np.asarray(pipeline.decision_function(rows), dtype=np.float64))
+    want = np.asarray(pipeline.decision_function(rows), dtype=np.float64)
+    single = np.array([form.add_up(form.row_contributions(row)) for row in rows])
+    _close("the additive form", form.logit(rows), want)
+    _close("the additive form's single-row path", single, want)
+    return form
+
+
+def _close(what: str, got: np.ndarray, want: np.ndarray) -> None:
+    gap = np.abs(np.asarray(got, dtype=np.float64) - want)
     worst = float(np.max(gap, initial=0.0)) if not np.isnan(gap).any() else float("inf")
     if worst > TOLERANCE:
         raise NotAdditive(
-            f"the additive form differs from the model by up to {worst:.1e} in log-odds "
-            f"on {int(np.sum(~(gap <= TOLERANCE)))} of {len(rows)} check rows"
+            f"{what} differs from the model by up to {worst:.1e} in log-odds "
+            f"on {int(np.sum(~(gap <= TOLERANCE)))} of {len(want)} check rows"
         )
-    return form
 
 
 def probe_rows(form: AdditiveForm, card: ModelCard, n: int, seed: int) -> np.ndarray:

@@ -5,8 +5,9 @@ whatever the number of rows (about 1 ms for the diagnose pipeline, tens of ms
 for the risk scorecard's ColumnTransformer), while the arithmetic is a few
 multiply-adds. The use case already builds, at load, the model's exact additive
 form (``mlservice.explain``: ``logit = base + one term per feature``, verified
-against the pipeline). Here that form is compiled once more into one plain-Python
-function per feature for single rows; batches use the form's NumPy path.
+against the pipeline), with a plain-Python function per feature for single rows
+and NumPy for batches. Its probability is the sigmoid of those very
+contributions, so a use case that shows them gets both in one pass (``explained``).
 
 A fast path is attached to an estimator only after both paths reproduce the
 pipeline's ``predict_proba`` within ``TOLERANCE`` on the card's golden rows and
@@ -18,17 +19,16 @@ to the pipeline too.
 """
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlservice.explain.additive import AdditiveForm, CategoryTerm, LinearTerm, StepTerm, sigmoid
+from mlservice.explain.additive import AdditiveForm, sigmoid
 from mlservice.explain.linear import UNSEEN
 from mlservice.explain.verify import probe_rows
 
@@ -40,7 +40,6 @@ TOLERANCE = 1e-9
 N_PROBES = 256
 PROBE_SEED = 1  # the explainer's own check uses seed 0: these are other rows
 
-Scalar = Callable[[Any], float]
 #: id(estimator) -> (weak reference to it, its path); an entry goes when its estimator does.
 _PATHS: dict[int, tuple[weakref.ref, "AdditivePath"]] = {}
 
@@ -51,28 +50,31 @@ class FastPathRefused(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class AdditivePath:
-    """P(class 1) from an additive form: plain Python for one row, NumPy for several."""
+    """P(class 1) from an additive form: plain Python for one row, NumPy for several.
+
+    The probability is computed from the very contributions that explain it
+    (``explain``), so a use case that shows them needs no second pass.
+    """
 
     form: AdditiveForm
-    scalars: tuple[Scalar, ...]
-
-    @classmethod
-    def compile(cls, form: AdditiveForm) -> "AdditivePath":
-        return cls(form, tuple(_scalar(term) for term in form.terms))
 
     def positive(self, rows: Sequence[Sequence[Any]]) -> np.ndarray:
         """Like ``predict_proba(rows)[:, 1]``; rows in the card's column order."""
         if len(rows) == 1:
-            return np.array([self.one(rows[0])])
-        return sigmoid(self.form.logit(rows))
+            return np.array(self.explain(rows)[0])
+        return self._batch(rows)[0]
 
-    def one(self, row: Sequence[Any]) -> float:
-        if len(row) != len(self.scalars):
-            raise ValueError(f"the row has {len(row)} values, the model takes {len(self.scalars)}")
-        z = self.form.base
-        for term, value in zip(self.scalars, row):
-            z += term(value)
-        return _sigmoid(z)
+    def explain(self, rows: Sequence[Sequence[Any]]) -> tuple[list[float], list[list[float]]]:
+        """(P(class 1), contributions) per row, as plain floats: P = sigmoid(base + the row's contributions)."""
+        if len(rows) == 1:
+            parts = self.form.row_contributions(rows[0])
+            return [_sigmoid(self.form.add_up(parts))], [parts]
+        probabilities, matrix = self._batch(rows)
+        return probabilities.tolist(), matrix.tolist()
+
+    def _batch(self, rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
+        base, matrix = self.form.contributions(rows)
+        return sigmoid(base + matrix.sum(axis=1)), matrix
 
 
 def attach(model: "LoadedModel") -> AdditivePath | None:
@@ -85,7 +87,7 @@ def attach(model: "LoadedModel") -> AdditivePath | None:
     if model.card.kind != "binary_classifier" or not isinstance(form, AdditiveForm):
         return None
     try:
-        path = AdditivePath.compile(form)
+        path = AdditivePath(form)
         verify(path, model.estimator, check_rows(form, model.card))
         _remember(model.estimator, path)
     except Exception as exc:  # noqa: BLE001 - any failure means: serve through the pipeline
@@ -101,10 +103,29 @@ def attached(estimator: Any) -> AdditivePath | None:
     return entry[1] if entry is not None and entry[0]() is estimator else None
 
 
+def explained(model: "LoadedModel", rows: list[list[Any]]) -> tuple[list[float], list[list[float]]]:
+    """(P(class 1), contributions of ``extras["explainer"]``) per row, as plain floats.
+
+    One pass through the verified fast path when the model has one; otherwise (or
+    for a value that path cannot take) the pipeline's probabilities, as
+    :func:`mlservice.registry.kinds.positive_probability` would give them.
+    """
+    path = attached(model.estimator)
+    if path is not None:
+        try:
+            return path.explain(rows)
+        except (TypeError, ValueError, KeyError):
+            pass
+    probabilities = model.estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
+    _, contributions = model.extras["explainer"].contributions(rows)
+    return probabilities.tolist(), contributions.tolist()
+
+
 def verify(path: AdditivePath, estimator: Any, rows: list[list[Any]]) -> None:
     """Raise :class:`FastPathRefused` unless both paths match ``estimator.predict_proba`` on ``rows``."""
     rows, want = _pipeline_positive(estimator, rows)
-    for name, got in (("batch", path.positive(rows)), ("single-row", np.array([path.one(r) for r in rows]))):
+    single = np.concatenate([path.positive([row]) for row in rows])
+    for name, got in (("batch", path.positive(rows)), ("single-row", single)):
         close = np.isclose(np.asarray(got, dtype=np.float64), want, rtol=0, atol=TOLERANCE, equal_nan=True)
         if not close.all():
             worst = float(np.nanmax(np.abs(got - want), initial=0.0)) if not np.isnan(got - want).any() else math.inf
@@ -135,31 +156,6 @@ def _predict(estimator: Any, rows: list[list[Any]]) -> np.ndarray:
 def _remember(estimator: Any, path: AdditivePath) -> None:
     key = id(estimator)
     _PATHS[key] = (weakref.ref(estimator, lambda _ref: _PATHS.pop(key, None)), path)
-
-
-def _scalar(term: Any) -> Scalar:
-    """One term as a function of one value: the same float64 operations as the term's NumPy code."""
-    if type(term) is LinearTerm:
-        slope, center = term.slope, term.center
-        return lambda x: slope * (float(x) - center)
-    if type(term) is StepTerm:
-        return _step(term.edges.tolist(), term.values.tolist(), float(term.missing))
-    if type(term) is CategoryTerm:
-        table, missing, unseen = dict(term.table), float(term.missing), float(term.unseen)
-        return lambda v: missing if v is None else table.get(v, unseen)
-    raise FastPathRefused(f"no single-row form for a {type(term).__name__}")
-
-
-def _step(edges: list[float], values: list[float], missing: float) -> Scalar:
-    """``values[bin]`` with ``bin = searchsorted(edges, x, side="right")``, ``missing`` for None or NaN."""
-
-    def step(x: Any) -> float:
-        if x is None:
-            return missing
-        x = float(x)
-        return missing if x != x else values[bisect.bisect_right(edges, x)]
-
-    return step
 
 
 def _sigmoid(z: float) -> float:

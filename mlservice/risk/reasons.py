@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from mlservice.registry.card import Feature
 
 MAX_REASONS = 4
@@ -76,12 +74,14 @@ def text(field: str, value: Any, feature: Feature) -> str:
 
 
 def principal(
-    contributions: np.ndarray, row: Sequence[Any], fields: Sequence[str], features: Sequence[Feature]
+    contributions: Sequence[float], row: Sequence[Any], fields: Sequence[str], features: Sequence[Feature]
 ) -> list[dict[str, Any]]:
-    """The up to ``MAX_REASONS`` fields that raised the risk most, largest first (ties: field order)."""
-    order = np.lexsort((np.arange(len(contributions)), -contributions))
-    raised = [j for j in order if contributions[j] > 0][:MAX_REASONS]
+    """The up to ``MAX_REASONS`` fields that raised the risk most, largest first (ties: field order).
+
+    Plain Python on a short list: per-element NumPy scalars cost more than the sort.
+    """
+    raised = sorted((j for j, c in enumerate(contributions) if c > 0), key=contributions.__getitem__, reverse=True)
     return [
         {"feature": fields[j], "reason": text(fields[j], row[j], features[j]), "contribution": float(contributions[j])}
-        for j in raised
+        for j in raised[:MAX_REASONS]
     ]

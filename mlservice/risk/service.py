@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mlservice.explain import ood
-from mlservice.registry.kinds import positive_probability, to_rows
+from mlservice.registry.fastpath import explained
+from mlservice.registry.kinds import to_rows
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.shadow import serve
 from mlservice.risk import reasons
@@ -38,14 +39,13 @@ def decide(probability: float, settings: dict[str, float]) -> str:
 
 def _assess(model: LoadedModel, applicants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = to_rows(applicants, model.columns)
-    probabilities = positive_probability(model.estimator, rows)
-    _, contributions = model.extras["explainer"].contributions(rows)
+    probabilities, contributions = explained(model, rows)
     warnings = model.extras["ranges"].issues(rows)
     results = []
     for row, p, parts, flags in zip(rows, probabilities, contributions, warnings):
-        decision = decide(float(p), model.settings)
+        decision = decide(p, model.settings)
         why = [] if decision == "approve" else reasons.principal(parts, row, model.columns, model.card.features)
-        results.append({"probability_of_default": float(p), "decision": decision, "reasons": why, "warnings": flags})
+        results.append({"probability_of_default": p, "decision": decision, "reasons": why, "warnings": flags})
     return results
 
 
