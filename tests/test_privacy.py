@@ -59,7 +59,7 @@ def test_no_value_in_logs_when_the_model_fails(client, logs, monkeypatch, capfd)
         raise ValueError(f"cannot score row {rows[0]}")
 
     monkeypatch.setattr(kinds, "positive_probability", failing)
-    monkeypatch.setattr("mlservice.diagnose.service.positive_probability", failing)
+    monkeypatch.setattr("mlservice.diagnose.service.explained", failing)  # what the service scores with
     response = client.post("/diagnose", json={**PATIENTS[0], "glucose": CANARY_NUMBER})
     assert response.status_code == 500
     out, err = capfd.readouterr()
