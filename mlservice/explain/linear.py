@@ -120,17 +120,17 @@ def _step_term(feature: Feature, transformer: Any, score: Callable, reference: f
         raise NotAdditive(f"{feature.name}: expected one fitted KBinsDiscretizer on one column")
     edges = np.asarray(bins[0].bin_edges_[0][1:-1], dtype=np.float64)
     inside = [float(edges[0]) - 1.0, *edges.tolist()] if len(edges) else [0.0]
-    values = score(inside) - reference
-    return StepTerm(edges, values, float(score([None])[0] - reference))
+    scored = score([*inside, None]) - reference  # one encoder call per feature: each costs ~3 ms at start
+    return StepTerm(edges, scored[:-1], float(scored[-1]))
 
 
 def _category_term(feature: Feature, transformer: Any, score: Callable, reference: float) -> CategoryTerm:
-    values = score(list(feature.categories)) - reference
+    scored = score([*feature.categories, None]) - reference
     try:
         unseen = float(score([UNSEEN])[0] - reference)
     except ValueError:  # an encoder that refuses unknown categories
         unseen = float("nan")
-    return CategoryTerm(dict(zip(feature.categories, map(float, values))), float(score([None])[0] - reference), unseen)
+    return CategoryTerm(dict(zip(feature.categories, map(float, scored[:-1]))), float(scored[-1]), unseen)
 
 
 def _walk(estimator: Any) -> Iterator[Any]:
