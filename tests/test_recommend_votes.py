@@ -157,7 +157,7 @@ def test_threads_get_the_answers_of_one_thread_and_leave_the_scratch_clean() -> 
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(lambda q: (served(model, q), model.explain(q.get("liked", [1]), served(model, q)[0])[1].tolist()), work))
     assert together == alone
-    free = model._marks()._free
+    free = model._marks().free
     assert free and all(not marks.array.any() for marks in free)
 
 
