@@ -12,9 +12,11 @@ would return, or raises; it never decides that input is invalid. Any problem
 (a wrong type, a value out of range, an unknown or missing key, anything
 unexpected) makes the caller run marshmallow itself, so every error message is
 marshmallow's own. A compiled dumper likewise returns ``schema.dump``'s result
-or raises. Schemas with hooks (``pre_load``, ``validates_schema``, ...), other
-field types or validators, ``data_key``/``attribute``, or callable defaults are
-not compiled (``None``): marshmallow handles them as before.
+or raises. A schema's ``validates_schema`` checks run on the compiled result, and
+any failure of theirs also hands the input to marshmallow. Other hooks
+(``pre_load``, ``post_load``, ...), other field types or validators,
+``data_key``/``attribute``, or callable defaults are not compiled (``None``):
+marshmallow handles them as before.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
+from marshmallow.decorators import VALIDATES_SCHEMA
 
 from mlservice import schemas  # its strict fields are read at compile time, after both imports
 
@@ -79,7 +82,7 @@ class _Compiler:
 
 
 def _load_object(c: _Compiler, schema: ma.Schema) -> str:
-    _plain(schema)
+    _plain(schema, allowed={VALIDATES_SCHEMA})
     items = list(schema.load_fields.items())
     body = [f"if type(v) is not dict or not v.keys() <= {c.const(frozenset(n for n, _ in items))}: raise Reject",
             "data = v", "out = {}"]
@@ -94,7 +97,18 @@ def _load_object(c: _Compiler, schema: ma.Schema) -> str:
         else:
             body.append("    pass" if field.load_default is MISSING else f"    out[{key}] = {c.const(field.load_default)}")
         body += ["else:", *("    " + line for line in _load_value(c, field)), f"    out[{key}] = v"]
-    return c.define("load", [*body, "return out"])
+    return c.define("load", [*body, *_schema_checks(c, schema), "return out"])
+
+
+def _schema_checks(c: _Compiler, schema: ma.Schema) -> list[str]:
+    """Each ``validates_schema`` method on the loaded ``out``, called as marshmallow calls it."""
+    lines = []
+    for attr, many, options in schema._hooks[VALIDATES_SCHEMA]:
+        if many or options.get("pass_original"):
+            raise Unsupported(f"{attr}: a collection or original-data schema check")
+        check = c.const(getattr(schema, attr))
+        lines.append(f"{check}(out, partial={c.const(schema.partial)}, many=False, unknown={c.const(schema.unknown)})")
+    return lines
 
 
 def _load_value(c: _Compiler, field: fields.Field) -> list[str]:
@@ -190,9 +204,9 @@ def _dump_value(c: _Compiler, field: fields.Field) -> list[str]:
 # -- what is compiled ------------------------------------------------------------------
 
 
-def _plain(schema: ma.Schema) -> None:
-    """No hooks, default attribute access, plain dicts."""
-    if any(schema._hooks.values()):
+def _plain(schema: ma.Schema, allowed: frozenset[str] | set[str] = frozenset()) -> None:
+    """No hooks but ``allowed`` ones, default attribute access, plain dicts."""
+    if any(hooks for tag, hooks in schema._hooks.items() if tag not in allowed):
         raise Unsupported("schema hooks")
     if type(schema).get_attribute is not ma.Schema.get_attribute or schema.dict_class is not dict:
         raise Unsupported("custom attribute access or dict class")

@@ -22,7 +22,7 @@ from mlservice import fastschema, schemas
 from mlservice.blueprint import ServiceBlueprint
 from mlservice.diagnose.schemas import (DiagnoseBatchResultSchema, DiagnoseResultSchema, EXAMPLE_PATIENT,
                                         PatientBatchSchema, PatientSchema)
-from mlservice.recommend.schemas import RecommendResultSchema
+from mlservice.recommend.schemas import RecommendQuerySchema, RecommendResultSchema
 from mlservice.risk.schemas import (EXAMPLE_APPLICANT, ApplicantBatchSchema, ApplicantSchema, RiskBatchResultSchema,
                                     RiskResultSchema)
 from tests.factories import PATIENT
@@ -188,14 +188,26 @@ def test_results_dump_exactly_as_marshmallow_dumps_them(schema, data):
 
 def test_every_prediction_schema_is_compiled():
     """If a schema change stops compiling, requests stay correct but slow: say so here."""
-    for schema in [*ROW_SCHEMAS.values(), *BATCH_SCHEMAS.values()]:
+    for schema in [*ROW_SCHEMAS.values(), *BATCH_SCHEMAS.values(), QUERY]:
         assert fastschema.loader(schema) is not None, type(schema).__name__
     for schema in RESULT_SCHEMAS:
         assert fastschema.dumper(schema) is not None, type(schema).__name__
 
 
-def test_schemas_with_hooks_are_left_to_marshmallow():
+def test_schemas_with_load_hooks_are_left_to_marshmallow():
     class Hooked(schemas.StrictSchema):
+        a = schemas.StrictInteger(required=True)
+
+        @ma.post_load
+        def _double(self, data: dict, **kwargs: Any) -> dict:
+            return {"a": data["a"] * 2}
+
+    assert fastschema.loader(Hooked()) is None
+    assert Hooked().load({"a": 2}) == {"a": 4}
+
+
+def test_a_schema_check_runs_on_the_compiled_result_and_its_errors_are_marshmallows():
+    class Checked(schemas.StrictSchema):
         a = schemas.StrictInteger(required=True)
 
         @ma.validates_schema
@@ -203,9 +215,33 @@ def test_schemas_with_hooks_are_left_to_marshmallow():
             if data["a"] == 2:
                 raise ma.ValidationError("not two")
 
-    assert fastschema.loader(Hooked()) is None
-    with pytest.raises(ma.ValidationError, match="not two"):
-        Hooked().load({"a": 2})
+    assert fastschema.loader(Checked()) is not None
+    assert Checked().load({"a": 3}) == {"a": 3}
+    with pytest.raises(ma.ValidationError) as raised:
+        Checked().load({"a": 2})
+    assert raised.value.messages == {"_schema": ["not two"]}
+
+
+QUERY = RecommendQuerySchema()
+
+
+@st.composite
+def queries(draw: Any) -> Any:
+    """Recommendation queries: either, both or neither of user_id and liked_items, filters, junk."""
+    ids = st.integers(-2, 2**31 + 1)
+    parts = {"user_id": ids, "liked_items": st.lists(ids, max_size=4), "k": st.integers(-1, 102),
+             "genres": st.lists(st.sampled_from(["Comedy", "Drama", "comedy", ""]), max_size=3),
+             "exclude_items": st.lists(ids, max_size=3), "extra": st.integers()}
+    query = {name: draw(st.one_of(values, JUNK) if draw(st.integers(0, 8)) else JUNK)
+             for name, values in parts.items() if draw(st.integers(0, 2 if name != "extra" else 20)) == 0}
+    return query if draw(st.integers(0, 30)) else draw(JUNK)
+
+
+@SETTINGS
+@given(query=queries())
+def test_recommendation_queries_load_exactly_as_marshmallow_loads_them(query):
+    compiled, reference = both(lambda: QUERY.load(query))
+    assert compiled == reference
 
 
 def test_the_parser_reuses_one_instance_per_schema_class():
