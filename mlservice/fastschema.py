@@ -196,6 +196,8 @@ def _dump_value(c: _Compiler, field: fields.Field) -> list[str]:
         _plain_field("list item", field.inner)
         item = c.define("item", [*_dump_value(c, field.inner), "return v"])
         lines = ["if type(v) is not list: raise Reject", f"v = [{item}(x) for x in v]"]
+    elif kind is schemas.Column:  # its own one-pass dump is what marshmallow calls too
+        lines = [f"v = {c.const(field._serialize)}(v, None, None)"]
     if lines is None:
         raise Unsupported(f"field type {kind.__name__}")
     return ["if v is not None:", *("    " + line for line in lines)]
