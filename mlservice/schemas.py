@@ -150,8 +150,11 @@ def _array_of(value: Any, kinds: str) -> bool:
 def _finite_list(values: np.ndarray, allow_none: bool) -> list[Any]:
     """Floats as Python floats; NaN and infinities as None, or refused."""
     out = values.astype(np.float64, copy=False).tolist()
-    odd = np.flatnonzero(~np.isfinite(values)) if values.dtype.kind == "f" else ()
-    if len(odd) and not allow_none:
+    finite = np.isfinite(values)
+    if finite.all():
+        return out
+    odd = np.flatnonzero(~finite)
+    if not allow_none:
         raise ValueError("a column of numbers holds non-finite values where null is not allowed")
     for i in odd:
         out[i] = None

@@ -7,11 +7,15 @@ from flask.views import MethodView
 
 from mlservice.blueprint import PREDICTION_ERRORS, ServiceBlueprint
 from mlservice.diagnose import service
+from mlservice.columnar.columns import Columns
 from mlservice.diagnose.schemas import (
+    EXAMPLE_COLUMNS,
     EXAMPLE_PATIENT,
     DiagnoseBatchResultSchema,
+    DiagnoseColumnsResultSchema,
     DiagnoseResultSchema,
     PatientBatchSchema,
+    PatientColumnsSchema,
     PatientSchema,
 )
 
@@ -36,3 +40,13 @@ class DiagnoseBatch(MethodView):
     def post(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Estimate up to 1,000 patients; results keep the input order."""
         return service.diagnose_batch(batch["rows"])
+
+
+@blp.route("/columns")
+class DiagnoseColumns(MethodView):
+    @blp.arguments(PatientColumnsSchema, example=EXAMPLE_COLUMNS)
+    @blp.response(200, DiagnoseColumnsResultSchema)
+    @blp.errors(*PREDICTION_ERRORS)
+    def post(self, columns: Columns) -> dict[str, Any]:
+        """Estimate up to 10,000 patients sent as one list per field; answers come as one list per output."""
+        return service.diagnose_columns(columns)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from mlservice.columnar.schemas import column_warnings, columns_of, contributions_of, example_columns
 from mlservice.schemas import (
     SUBJECT_KEY,
+    Column,
     ModelRefSchema,
     StrictFloat,
     StrictInteger,
@@ -47,6 +49,9 @@ class PatientSchema(StrictSchema):
 PatientBatchSchema = batch_of(PatientSchema, "Patients to assess, in order.")
 
 EXAMPLE_PATIENT = {name: f.metadata["example"] for name, f in PatientSchema().fields.items()}
+
+PatientColumnsSchema = columns_of(PatientSchema, "The patients to assess, one list per field, all of the same length.")
+EXAMPLE_COLUMNS = example_columns(PatientSchema, [EXAMPLE_PATIENT, {**EXAMPLE_PATIENT, "glucose": 165, "age": 51}])
 
 
 class FactorSchema(StrictSchema):
@@ -99,6 +104,24 @@ class DiagnoseBatchResultSchema(StrictSchema):
     results = fields.List(fields.Nested(DiagnosisSchema), required=True)
     model = fields.Nested(ModelRefSchema, required=True)
     disclaimer = fields.String(required=True)
+
+
+class DiagnoseColumnsResultSchema(StrictSchema):
+    """One list per output, one value per patient, in input order."""
+
+    model = fields.Nested(ModelRefSchema, required=True)
+    disclaimer = fields.String(required=True)
+    probability = Column(fields.Float(allow_none=True), required=True,
+                         metadata={"description": "As in /diagnose: the model's probability; null where abstained."})
+    label = Column(fields.String(validate=validate.OneOf(LABELS)), required=True,
+                   metadata={"description": "As in /diagnose: positive, negative or cannot_assess."})
+    abstained = Column(fields.Boolean(), required=True, metadata={"description": "As in /diagnose."})
+    abstain_reason = Column(fields.String(allow_none=True), required=True,
+                            metadata={"description": "As in /diagnose: the fields (never values) it abstained for; else null."})
+    contributions = fields.Nested(contributions_of(
+        PatientSchema, "Every field's change to each patient's log-odds compared with the average training patient, "
+        "as in /diagnose's factors (which are the 3 largest of these); null where abstained.", nullable=True), required=True)
+    warnings = column_warnings()
 
 
 class DiagnoseSettingsSchema(StrictSchema):

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mlservice.diagnose.schemas import DISCLAIMER, MAX_FACTORS
+import numpy as np
+
+from mlservice.columnar.columns import Columns
+from mlservice.columnar.predict import beyond, explain, serve_columns, warnings
+from mlservice.diagnose.schemas import DISCLAIMER, LABELS, MAX_FACTORS
 from mlservice.explain import ood
 from mlservice.registry.fastpath import explained
 from mlservice.registry.kinds import to_rows
@@ -30,6 +34,12 @@ def diagnose_one(patient: dict[str, Any]) -> dict[str, Any]:
 def diagnose_batch(patients: list[dict[str, Any]]) -> dict[str, Any]:
     results, model = diagnose(patients)
     return {"results": results, "model": model.ref, "disclaimer": DISCLAIMER}
+
+
+def diagnose_columns(columns: Columns) -> dict[str, Any]:
+    """Every patient by the version routed for a batch; one list per output."""
+    result, model = serve_columns(NAME, columns, _diagnose_columns, _same_column_labels)
+    return {**result, "model": model.ref, "disclaimer": DISCLAIMER}
 
 
 def _diagnose(model: LoadedModel, patients: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,3 +77,37 @@ def _abstention(fields: list[str], limit: float) -> dict[str, Any]:
 
 def _same_labels(served: list[dict[str, Any]], shadow: list[dict[str, Any]]) -> bool:
     return [r["label"] for r in served] == [r["label"] for r in shadow]
+
+
+def _diagnose_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
+    """``_diagnose`` on columns: the same numbers, labels, abstentions and warnings, with every contribution."""
+    probabilities, parts = explain(model, columns)
+    ranges, limit = model.extras["ranges"], model.settings["ood_limit"]
+    names, far = beyond(ranges, columns, limit)
+    abstained = far.any(axis=1)
+    codes = np.where(abstained, 2, np.where(probabilities >= model.settings["threshold"], 0, 1))
+    parts[abstained] = np.nan  # the model is not used for them: no estimate, no explanation
+    return {
+        "probability": np.where(abstained, np.nan, probabilities),
+        "label": np.array(LABELS, dtype=object)[codes].tolist(),
+        "abstained": abstained,
+        "abstain_reason": _abstain_reasons(names, far, limit),
+        "contributions": dict(zip(model.columns, parts.T)),
+        "warnings": warnings(ranges, columns),
+    }
+
+
+def _abstain_reasons(names: list[str], far: np.ndarray, limit: float) -> list[str | None]:
+    """``_abstention``'s reason per row (None where it did not abstain), worded once per set of fields."""
+    reasons: list[str | None] = [None] * len(far)
+    worded: dict[bytes, str] = {}
+    for i in np.flatnonzero(far.any(axis=1)):
+        key = far[i].tobytes()
+        if key not in worded:
+            worded[key] = _abstention([n for n, f in zip(names, far[i]) if f], limit)["abstain_reason"]
+        reasons[i] = worded[key]
+    return reasons
+
+
+def _same_column_labels(served: dict[str, Any], shadow: dict[str, Any]) -> bool:
+    return served["label"] == shadow["label"]

@@ -6,12 +6,16 @@ from typing import Any
 from flask.views import MethodView
 
 from mlservice.blueprint import PREDICTION_ERRORS, ServiceBlueprint
+from mlservice.columnar.columns import Columns
 from mlservice.risk import service
 from mlservice.risk.schemas import (
     EXAMPLE_APPLICANT,
+    EXAMPLE_COLUMNS,
     ApplicantBatchSchema,
+    ApplicantColumnsSchema,
     ApplicantSchema,
     RiskBatchResultSchema,
+    RiskColumnsResultSchema,
     RiskResultSchema,
 )
 
@@ -36,3 +40,13 @@ class RiskBatch(MethodView):
     def post(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Assess up to 1,000 applicants; results keep the input order."""
         return service.assess_batch(batch["rows"])
+
+
+@blp.route("/columns")
+class RiskColumns(MethodView):
+    @blp.arguments(ApplicantColumnsSchema, example=EXAMPLE_COLUMNS)
+    @blp.response(200, RiskColumnsResultSchema)
+    @blp.errors(*PREDICTION_ERRORS)
+    def post(self, columns: Columns) -> dict[str, Any]:
+        """Assess up to 10,000 applicants sent as one list per field; answers come as one list per output."""
+        return service.assess_columns(columns)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate, validates_schema, ValidationError
 
+from mlservice.columnar.schemas import column_warnings, columns_of, contributions_of, example_columns
 from mlservice.risk.reasons import MAX_REASONS
 from mlservice.schemas import (
     SUBJECT_KEY,
+    Column,
     ModelRefSchema,
     StrictFloat,
     StrictInteger,
@@ -55,6 +57,9 @@ ApplicantBatchSchema = batch_of(ApplicantSchema, "Applicants to assess, in order
 
 EXAMPLE_APPLICANT = {name: f.metadata["example"] for name, f in ApplicantSchema().fields.items()}
 
+ApplicantColumnsSchema = columns_of(ApplicantSchema, "The applicants to assess, one list per field, all of the same length.")
+EXAMPLE_COLUMNS = example_columns(ApplicantSchema, [EXAMPLE_APPLICANT, {**EXAMPLE_APPLICANT, "home": None, "income": None, "records": "yes"}])
+
 
 class RiskReasonSchema(StrictSchema):
     """A field that raised this applicant's risk, from the model's own computation."""
@@ -87,6 +92,24 @@ class RiskResultSchema(AssessmentSchema):
 class RiskBatchResultSchema(StrictSchema):
     results = fields.List(fields.Nested(AssessmentSchema), required=True)
     model = fields.Nested(ModelRefSchema, required=True)
+
+
+class RiskColumnsResultSchema(StrictSchema):
+    """One list per output, one value per applicant, in input order."""
+
+    model = fields.Nested(ModelRefSchema, required=True)
+    probability_of_default = Column(fields.Float(), required=True, metadata={"description": "As in /risk."})
+    decision = Column(fields.String(validate=validate.OneOf(DECISIONS)), required=True,
+                      metadata={"description": "As in /risk: approve, review or decline at the configured thresholds."})
+    reasons = fields.List(
+        fields.List(fields.Nested(RiskReasonSchema)), required=True,
+        metadata={"description": "Per applicant, as in /risk: for review and decline the up to "
+                  f"{MAX_REASONS} fields that raised the risk most, largest first; empty for approve."},
+    )
+    contributions = fields.Nested(contributions_of(
+        ApplicantSchema, "Every field's change to each applicant's log-odds of default compared with a typical "
+        "applicant, as in /risk's reasons (which are the largest positive ones).", nullable=False), required=True)
+    warnings = column_warnings()
 
 
 class RiskSettingsSchema(StrictSchema):

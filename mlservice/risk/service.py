@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from mlservice.columnar.columns import Columns
+from mlservice.columnar.predict import explain, serve_columns, warnings
 from mlservice.explain import ood
 from mlservice.registry.fastpath import explained
 from mlservice.registry.kinds import to_rows
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.shadow import serve
 from mlservice.risk import reasons
+from mlservice.risk.schemas import DECISIONS
 
 NAME = "risk"
 
@@ -29,6 +34,12 @@ def assess_one(applicant: dict[str, Any]) -> dict[str, Any]:
 def assess_batch(applicants: list[dict[str, Any]]) -> dict[str, Any]:
     results, model = assess(applicants)
     return {"results": results, "model": model.ref}
+
+
+def assess_columns(columns: Columns) -> dict[str, Any]:
+    """Every applicant by the version routed for a batch; one list per output."""
+    result, model = serve_columns(NAME, columns, _assess_columns, _same_column_decisions)
+    return {**result, "model": model.ref}
 
 
 def decide(probability: float, settings: dict[str, float]) -> str:
@@ -51,3 +62,30 @@ def _assess(model: LoadedModel, applicants: list[dict[str, Any]]) -> list[dict[s
 
 def _same_decisions(served: list[dict[str, Any]], shadow: list[dict[str, Any]]) -> bool:
     return [r["decision"] for r in served] == [r["decision"] for r in shadow]
+
+
+def _assess_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
+    """``_assess`` on columns: the same probabilities, decisions, reasons and warnings, with every contribution."""
+    probabilities, parts = explain(model, columns)
+    settings = model.settings
+    codes = np.where(probabilities >= settings["decline_at"], 2, np.where(probabilities >= settings["review_at"], 1, 0))
+    return {
+        "probability_of_default": probabilities,
+        "decision": np.array(DECISIONS, dtype=object)[codes].tolist(),
+        "reasons": _column_reasons(model, columns, parts, np.flatnonzero(codes)),
+        "contributions": dict(zip(model.columns, parts.T)),
+        "warnings": warnings(model.extras["ranges"], columns),
+    }
+
+
+def _column_reasons(model: LoadedModel, columns: Columns, parts: np.ndarray, flagged: np.ndarray) -> list[list[dict[str, Any]]]:
+    """``reasons.principal`` for the rows reviewed or declined; [] for the others."""
+    out: list[list[dict[str, Any]]] = [[] for _ in range(len(columns))]
+    rows = columns.rows(model.columns, flagged)
+    for i, row, contributions in zip(flagged.tolist(), rows, parts[flagged].tolist()):
+        out[i] = reasons.principal(contributions, row, model.columns, model.card.features)
+    return out
+
+
+def _same_column_decisions(served: dict[str, Any], shadow: dict[str, Any]) -> bool:
+    return served["decision"] == shadow["decision"]
