@@ -231,3 +231,21 @@ def test_metrics_count_every_row_and_every_warning(app, client):
     for n in model.columns:
         counted = sample("mlservice_ood_warnings_total", {"model": "diagnose", "field": n}) - flags_before[n]
         assert counted == sum(w["field"] == n for w in said["warnings"])
+
+
+def test_a_shadow_sees_each_columnar_batch_once_and_never_answers(make_app, tmp_path):
+    from tests.factories import PATIENT, tiny_diagnose_model, write_artifact
+
+    root = tmp_path / "artifacts"
+    served_entry = {**write_artifact(root, tiny_diagnose_model(0), version="0.1.0"), "settings": {"threshold": 0.5}}
+    shadow_entry = write_artifact(root, tiny_diagnose_model(1), version="0.2.0")
+    client = make_app({"diagnose": {**served_entry, "shadow": shadow_entry}}).test_client()
+    mirrored = {outcome: {"model": "diagnose", "version": "0.2.0", "outcome": outcome} for outcome in ("agree", "disagree", "error")}
+    before = {k: sample("mlservice_shadow_predictions_total", v) for k, v in mirrored.items()}
+    body = {"columns": {k: [v, v] for k, v in PATIENT.items()}}
+    for _ in range(3):
+        response = client.post("/diagnose/columns", json=body)
+        assert response.status_code == 200 and response.get_json()["model"]["version"] == "0.1.0"
+    after = {k: sample("mlservice_shadow_predictions_total", v) for k, v in mirrored.items()}
+    assert after["agree"] + after["disagree"] - before["agree"] - before["disagree"] == 3
+    assert after["error"] == before["error"]
