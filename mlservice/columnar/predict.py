@@ -56,8 +56,9 @@ def warnings(ranges: ood.RangeCheck, columns: Columns) -> list[dict[str, Any]]:
     if numbers:
         x = np.column_stack([columns[ranges.fields[j]] for j in numbers])
         low, high, strict = _bounds([ranges.features[j] for j in numbers])
-        below, above = x < low, x > high
-        codes[:, numbers] = np.where(below, 1, np.where(above, 2, np.where(np.isnan(x) & strict, 3, 0)))
+        below, above, missing = x < low, x > high, np.isnan(x) & strict
+        if (below | above | missing).any():
+            codes[:, numbers] = np.where(below, 1, np.where(above, 2, np.where(missing, 3, 0)))
     for j, feature in enumerate(ranges.features):
         if feature.type == "categorical":
             _category_codes(codes[:, j], columns[ranges.fields[j]], feature, ranges.checks[j])
