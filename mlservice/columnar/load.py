@@ -37,7 +37,8 @@ class ColumnLoader:
         self.nested: fields.Nested = declared.fields[TOP]
         self.lists: dict[str, fields.List] = dict(self.nested.schema.fields)
         self.checks: dict[str, Check] = {name: check_for(field.inner) for name, field in self.lists.items()}
-        self.integers = frozenset(n for n, c in self.checks.items() if isinstance(c, NumberCheck) and float not in c.types)
+        self.integers = frozenset(
+            name for name, check in self.checks.items() if isinstance(check, NumberCheck) and float not in check.types)
 
     def load(self, body: Any) -> Columns:
         """The columns of ``body``; else a ``ValidationError`` holding marshmallow's messages."""
@@ -78,7 +79,8 @@ class ColumnLoader:
             value = given.get(name, ma.missing)
             if value is ma.missing or value is None or not utils.is_collection(value):
                 if value is not ma.missing or field.required:
-                    errors[name] = [field.error_messages["required" if value is ma.missing else "null" if value is None else "invalid"]]
+                    kind = "required" if value is ma.missing else "null" if value is None else "invalid"
+                    errors[name] = [field.error_messages[kind]]
                 continue
             given[name] = values = value if type(value) is list else list(value)
             loaded[name], flagged[name] = self.checks[name](values)
@@ -163,7 +165,8 @@ def _equal_lengths(given: dict[str, Any], lists: Mapping[str, fields.List]) -> t
         return 0, {"_schema": ["Send at least one column."]}
     counts = list(lengths.values())
     n = max(counts, key=counts.count)
-    return n, {name: _messages(validate.Length(equal=n), given[name]) for name, length in lengths.items() if length != n}
+    equal = validate.Length(equal=n)
+    return n, {name: _messages(equal, given[name]) for name, length in lengths.items() if length != n}
 
 
 def _messages(validator: Any, value: Any) -> list[str]:

@@ -45,7 +45,8 @@ def contributions_of(row_schema: type[StrictSchema], description: str, nullable:
     """Per model input, its contribution to each row's log-odds (null for rows the model did not score)."""
     base = row_schema.__name__.removesuffix("Schema")
     parts = {
-        name: Column(fields.Float(allow_none=nullable), required=True, metadata={"description": field.metadata["description"]})
+        name: Column(fields.Float(allow_none=nullable), required=True,
+                     metadata={"description": field.metadata["description"]})
         for name, field in _features(row_schema)
     }
     schema = StrictSchema.from_dict(parts, name=f"{base}ContributionsSchema")

@@ -6,8 +6,8 @@ from typing import Any
 from flask.views import MethodView
 
 from mlservice.blueprint import PREDICTION_ERRORS, ServiceBlueprint
-from mlservice.diagnose import service
 from mlservice.columnar.columns import Columns
+from mlservice.diagnose import service
 from mlservice.diagnose.schemas import (
     EXAMPLE_COLUMNS,
     EXAMPLE_PATIENT,

@@ -85,7 +85,9 @@ def _diagnose_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
     ranges, limit = model.extras["ranges"], model.settings["ood_limit"]
     names, far = beyond(ranges, columns, limit)
     abstained = far.any(axis=1)
-    codes = np.where(abstained, 2, np.where(probabilities >= model.settings["threshold"], 0, 1))
+    at_threshold = probabilities >= model.settings["threshold"]
+    estimated = np.where(at_threshold, LABELS.index("positive"), LABELS.index("negative"))
+    codes = np.where(abstained, LABELS.index("cannot_assess"), estimated)
     parts[abstained] = np.nan  # the model is not used for them: no estimate, no explanation
     return {
         "probability": np.where(abstained, np.nan, probabilities),

@@ -68,17 +68,20 @@ def _assess_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
     """``_assess`` on columns: the same probabilities, decisions, reasons and warnings, with every contribution."""
     probabilities, parts = explain(model, columns)
     settings = model.settings
-    codes = np.where(probabilities >= settings["decline_at"], 2, np.where(probabilities >= settings["review_at"], 1, 0))
+    review = np.where(probabilities >= settings["review_at"], DECISIONS.index("review"), DECISIONS.index("approve"))
+    codes = np.where(probabilities >= settings["decline_at"], DECISIONS.index("decline"), review)
     return {
         "probability_of_default": probabilities,
         "decision": np.array(DECISIONS, dtype=object)[codes].tolist(),
-        "reasons": _column_reasons(model, columns, parts, np.flatnonzero(codes)),
+        "reasons": _column_reasons(model, columns, parts, np.flatnonzero(codes != DECISIONS.index("approve"))),
         "contributions": dict(zip(model.columns, parts.T)),
         "warnings": warnings(model.extras["ranges"], columns),
     }
 
 
-def _column_reasons(model: LoadedModel, columns: Columns, parts: np.ndarray, flagged: np.ndarray) -> list[list[dict[str, Any]]]:
+def _column_reasons(
+    model: LoadedModel, columns: Columns, parts: np.ndarray, flagged: np.ndarray
+) -> list[list[dict[str, Any]]]:
     """``reasons.principal`` for the rows reviewed or declined; [] for the others."""
     out: list[list[dict[str, Any]]] = [[] for _ in range(len(columns))]
     rows = columns.rows(model.columns, flagged)
