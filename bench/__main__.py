@@ -85,7 +85,7 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
         ready["current"] = server.ready_seconds
         _step("service: GET /healthz (the stack's own cost per request, no model)")
         http.append(_measure(server, "healthz", cases["empty"], 1, args))
-        http += _measure_cases(server, cases, args)
+        http += _measure_cases(server, cases, args, ROW_CASES + COLUMN_CASES)
         mem["current"] = memory.server_memory(server)
     with procs.serve("service", "wsgi:app", log, env, config=NO_PRELOAD_CONF) as server:
         _step(f"service, {MODES['nopreload']}: time to ready, and memory after a short load")
@@ -126,6 +126,8 @@ def _load(models_config: Path, run_dir: Path) -> tuple[Any, dict[str, Any]]:
 
 def _cases(models: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     cases: dict[str, Any] = {name: bodies.classifier_bodies(models[name], run_dir) for name in ("risk", "diagnose")}
+    for name in ("risk", "diagnose"):
+        cases[f"{name}/columns"] = {1000: bodies.columns_body(models[name], run_dir)}
     cases["recommend"] = {1: bodies.recommend_body(models["recommend"], run_dir)}
     cases["spec"] = bodies.tutorial_spec(models, run_dir)
     cases["empty"] = run_dir / "empty.json"
@@ -133,9 +135,14 @@ def _cases(models: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return cases
 
 
-def _measure_cases(server: procs.Server, cases: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+ROW_CASES = ("risk", "diagnose", "recommend")
+COLUMN_CASES = ("risk/columns", "diagnose/columns")  # this service only: the tutorial app has no such format
+
+
+def _measure_cases(server: procs.Server, cases: dict[str, Any], args: argparse.Namespace,
+                   names: tuple[str, ...] = ROW_CASES) -> list[dict[str, Any]]:
     out = []
-    for case in ("risk", "diagnose", "recommend"):
+    for case in names:
         for rows, body in cases[case].items():
             _step(f"{server.name}: {case}, {rows} row(s) per request")
             out.append(_measure(server, case, body, rows, args))
@@ -144,7 +151,7 @@ def _measure_cases(server: procs.Server, cases: dict[str, Any], args: argparse.N
 
 def _measure(server: procs.Server, case: str, body: Path, rows: int, args: argparse.Namespace) -> dict[str, Any]:
     """A 1-second warm-up (every worker), then the timed run with CPU read from /proc around it."""
-    path = "/" if case == "floor" else f"/{case}" + ("/batch" if rows > 1 else "")
+    path = "/" if case == "floor" else f"/{case}" + ("/batch" if rows > 1 and "/" not in case else "")
     method = "GET" if case == "healthz" else "POST"
     wrk.run(server.url + path, body, 1, args.connections, method=method)
     before = server.cpu_seconds(), _own_seconds(), procs.machine_busy_seconds()

@@ -28,6 +28,14 @@ def classifier_bodies(model: LoadedModel, folder: Path) -> dict[int, Path]:
     return paths
 
 
+def columns_body(model: LoadedModel, folder: Path, size: int = 1000) -> Path:
+    """The same 1,000 rows as the row batch, one list per field (null: a missing value)."""
+    rows = records(model)
+    batch = (rows * (size // len(rows) + 1))[:size]
+    columns = {field: [row.get(field) for row in batch] for field in model.columns}
+    return _write(folder / f"{model.spec.name}-columns-{size}.json", {"columns": columns})
+
+
 def recommend_body(model: LoadedModel, folder: Path) -> Path:
     """Top-10 for a known user (the collaborative strategy, the most work per request)."""
     users = [g["input"]["user_id"] for g in model.card.golden if "user_id" in g.get("input", {})]

@@ -43,6 +43,8 @@ def checks(results: dict[str, Any]) -> list[Check]:
             Check(f"/{case} single row p99 vs floor p99", service["p99_ms"] / floor["p99_ms"], 2.0, False),
             Check(f"/{case}/batch 1000 rows/s vs in-process scikit-learn",
                   find(http, "service", case, 1000)["rows_s"] / floors[case]["sklearn_rows_per_s"], 0.5, True),
+            Check(f"/{case}/columns 1000 rows/s vs in-process scikit-learn",
+                  find(http, "service", f"{case}/columns", 1000)["rows_s"] / floors[case]["sklearn_rows_per_s"], 0.5, True),
         ]
     recommend = floors["recommend"]
     out += [

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 OPERATIONS = {
-    ("/risk", "post"), ("/risk/batch", "post"), ("/diagnose", "post"), ("/diagnose/batch", "post"),
+    ("/risk", "post"), ("/risk/batch", "post"), ("/risk/columns", "post"), ("/diagnose", "post"),
+    ("/diagnose/batch", "post"), ("/diagnose/columns", "post"),
     ("/recommend", "post"), ("/models", "get"), ("/models/{name}", "get"), ("/healthz", "get"), ("/readyz", "get"),
 }
 
