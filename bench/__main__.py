@@ -3,9 +3,9 @@
 Order: load the models in process (to build request bodies from their cards),
 then, one server at a time, the framework floor, the tutorial-style app and the
 service under the repository's gunicorn config with 2 sync workers, each driven
-by wrk for ``--seconds`` per case; then the service once more without
-``preload_app`` (memory and time to ready only, for comparison); then the
-in-process floors and the 1M-item catalog. Nothing else should run meanwhile: other busy processes are listed.
+by wrk for ``--seconds`` per case; then the service twice more, as configured and
+without ``preload_app``, for memory after the floor's kind of load and time to
+ready; then the in-process floors and the 1M-item catalog. Nothing else should run meanwhile: other busy processes are listed.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from bench.catalog import synthetic
 
 DEFAULT_OUT = procs.ROOT / "bench" / "results"
 NO_PRELOAD_CONF = procs.ROOT / "bench" / "gunicorn_nopreload.conf.py"
+DEPLOY_CONF = procs.ROOT / "deploy" / "gunicorn.conf.py"
 PLAIN_CONF = procs.ROOT / "bench" / "gunicorn_plain.conf.py"
 MODES = report.MODES
 
@@ -86,12 +87,14 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
         _step("service: GET /healthz (the stack's own cost per request, no model)")
         http.append(_measure(server, "healthz", cases["empty"], 1, args))
         http += _measure_cases(server, cases, args, ROW_CASES + COLUMN_CASES)
-        mem["current"] = memory.server_memory(server)
-    with procs.serve("service", "wsgi:app", log, env, config=NO_PRELOAD_CONF) as server:
-        _step(f"service, {MODES['nopreload']}: time to ready, and memory after a short load")
-        ready["nopreload"] = server.ready_seconds
-        _measure(server, "risk", cases["risk"][1], 1, args)
-        mem["nopreload"] = memory.server_memory(server)
+        mem["after every case"] = memory.server_memory(server)
+    # Memory compared like with like: a fresh server after the same single-row load as the floor's.
+    for mode, config in (("current", DEPLOY_CONF), ("nopreload", NO_PRELOAD_CONF)):
+        with procs.serve("service", "wsgi:app", log, env, config=config) as server:
+            _step(f"service, {MODES[mode]}: time to ready, and memory after a single-row load")
+            ready[f"{mode}, again" if mode in ready else mode] = server.ready_seconds
+            _measure(server, "risk", cases["risk"][1], 1, args)
+            mem[mode] = memory.server_memory(server)
     return http, ready, mem
 
 

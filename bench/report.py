@@ -55,7 +55,8 @@ def checks(results: dict[str, Any]) -> list[Check]:
     out += [
         Check("memory an extra worker adds, less a bare Flask worker's (same settings) / models' memory",
               max(added - bare, 0) / memory["models_kib"], 0.2, False),
-        Check("ready after process start", results["ready"]["current"], 2.0, False, " s"),
+        Check("ready after process start (the slower of two starts)",
+              max(v for k, v in results["ready"].items() if k.startswith("current")), 2.0, False, " s"),
     ]
     return out
 
@@ -93,13 +94,16 @@ def floors_table(floors: dict[str, Any]) -> list[str]:
 
 def memory_table(memory: dict[str, Any], ready: dict[str, float]) -> list[str]:
     lines = [f"loaded models' memory (RSS growth when loading them in one process): {memory['models_kib'] / 1024:.1f} MiB", "",
-             "an extra worker adds its private memory (its shared pages are counted once already)", "",
+             "an extra worker adds its private memory (its shared pages are counted once already); floor, current "
+             "and nopreload: a fresh server after a single-row load; 'after every case': the service after the "
+             "whole HTTP run, 1,000-row requests included (its heap's high-water mark, not the models)", "",
              _row("gunicorn", "process", "PSS MiB", "RSS MiB", "private MiB"), _row(*["---"] * 5)]
-    for mode in ("floor", *MODES):
+    for mode in ("floor", *MODES, "after every case"):
         for proc in memory.get(mode, {}).get("processes", []):
             mib = [f"{proc[k] / 1024:.1f}" for k in ("pss", "rss", "uss")]
             lines.append(_row(mode, proc["role"], *mib))
-    added = {mode: memory[mode]["added_per_worker_kib"] / 1024 for mode in ("floor", *MODES) if mode in memory}
+    added = {mode: memory[mode]["added_per_worker_kib"] / 1024 for mode in ("floor", *MODES, "after every case")
+             if mode in memory}
     lines += ["", "an extra worker adds (private MiB, and / models' memory): "
               + ", ".join(f"{mode} {mib:.1f} ({mib * 1024 / memory['models_kib']:.2f}x)" for mode, mib in added.items()),
               "ready (first /readyz 200) after process start: "

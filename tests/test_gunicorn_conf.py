@@ -12,7 +12,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 READ = textwrap.dedent("""
     import json, os, runpy, sys
+    import gc
     conf = runpy.run_path(sys.argv[1])
+    gc_while_building = gc.isenabled()
+    conf["pre_fork"](None, None)
+    frozen = gc.get_freeze_count()
+    conf["post_fork"](None, None)
     metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     for name in ("counter_1.db", "keep.txt"):
         open(os.path.join(metrics_dir, name), "w").close()
@@ -26,6 +31,7 @@ READ = textwrap.dedent("""
         "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
         "metrics_dir": metrics_dir, "after_start": after_start, "exists_after_exit": os.path.isdir(metrics_dir),
         "imported_mlservice": any(m.startswith("mlservice") for m in sys.modules),
+        "gc": {"while_building": gc_while_building, "frozen_before_fork": frozen, "in_worker": gc.isenabled()},
     }))
 """)
 
@@ -49,6 +55,14 @@ def test_defaults_are_safe_for_cpu_bound_sync_workers():
     assert settings["accesslog"] is None
     assert conf["env"] == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     assert conf["imported_mlservice"] is False, "reading the config must not build the app"
+
+
+def test_workers_garbage_collection_leaves_the_masters_objects_alone():
+    """Without this, a worker's first full collection copies the master's whole heap (45 MiB here)."""
+    gc = read_config()["gc"]
+    assert gc["while_building"] is False  # no freed holes in the pages the workers will share
+    assert gc["frozen_before_fork"] > 1000  # everything the master holds is out of the collector's reach
+    assert gc["in_worker"] is True  # the worker collects its own garbage
 
 
 def test_metrics_folder_is_wiped_at_start_and_a_made_up_one_removed_at_exit():
