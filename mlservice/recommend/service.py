@@ -39,6 +39,8 @@ def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:
 
 def _liked_warnings(model: LoadedModel, liked: list[int]) -> list[dict[str, Any]]:
     """By position: liked items not in the catalog (skipped), or rated by too few users to mean much."""
+    if not liked:
+        return []  # a known user's query: nothing to look up (the lookup alone costs ~20 µs)
     raters = model.estimator.raters(liked)
     if not len(raters) or raters.min() >= model.settings["rare_item_raters"]:
         return []  # unknown items have no raters: nothing to flag
