@@ -88,11 +88,18 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
         http.append(_measure(server, "healthz", cases["empty"], 1, args))
         http += _measure_cases(server, cases, args, ROW_CASES + COLUMN_CASES)
         mem["after every case"] = memory.server_memory(server)
-    # Memory compared like with like: a fresh server after the same single-row load as the floor's.
-    for mode, config in (("current", DEPLOY_CONF), ("nopreload", NO_PRELOAD_CONF)):
-        with procs.serve("service", "wsgi:app", log, env, config=config) as server:
+    # Memory compared like with like: a fresh server after the same single-row load as the floor's;
+    # "no models" is the same service with an empty models config (its /risk answers 503).
+    empty = run_dir / "no-models.toml"
+    empty.write_text("")
+    no_models = {**env, "MLSERVICE_MODELS_CONFIG": str(empty), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state-empty")}
+    for mode, config, environ in (("current", DEPLOY_CONF, env), ("nopreload", NO_PRELOAD_CONF, env),
+                                  ("no models", DEPLOY_CONF, no_models)):
+        probe = "/healthz" if mode == "no models" else "/readyz"  # with no model, never ready by design
+        with procs.serve("service", "wsgi:app", log, environ, config=config, ready_path=probe) as server:
             _step(f"service, {MODES[mode]}: time to ready, and memory after a single-row load")
-            ready[f"{mode}, again" if mode in ready else mode] = server.ready_seconds
+            if mode != "no models":
+                ready[f"{mode}, again" if mode in ready else mode] = server.ready_seconds
             _measure(server, "risk", cases["risk"][1], 1, args)
             mem[mode] = memory.server_memory(server)
     return http, ready, mem

@@ -6,7 +6,8 @@ from typing import Any
 
 #: gunicorn configurations whose memory and start-up the harness measures; only the
 #: first is the service as deployed, and only it is checked against the targets.
-MODES = {"current": "as configured, preload_app", "nopreload": "without preload_app (bench/gunicorn_nopreload.conf.py)"}
+MODES = {"current": "as configured, preload_app", "nopreload": "without preload_app (bench/gunicorn_nopreload.conf.py)",
+         "no models": "as configured, with an empty models config"}
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,10 @@ def checks(results: dict[str, Any]) -> list[Check]:
         Check("/recommend top-10 vs floor (c/a req/s)", find(http, "service", "recommend")["req_s"] / floor["req_s"], 0.5, True),
         Check("1M-item catalog top-10 cost vs MovieLens", recommend["catalog_us"] / recommend["movielens_us"], 20.0, False),
     ]
-    added, bare = memory["current"]["added_per_worker_kib"], memory["floor"]["added_per_worker_kib"]
+    added, without = memory["current"]["added_per_worker_kib"], memory["no models"]["added_per_worker_kib"]
     out += [
-        Check("memory an extra worker adds, less a bare Flask worker's (same settings) / models' memory",
-              max(added - bare, 0) / memory["models_kib"], 0.2, False),
+        Check("memory an extra worker adds, less the same service's with no model loaded / models' memory",
+              max(added - without, 0) / memory["models_kib"], 0.2, False),
         Check("ready after process start (the slower of two starts)",
               max(v for k, v in results["ready"].items() if k.startswith("current")), 2.0, False, " s"),
     ]
@@ -94,8 +95,9 @@ def floors_table(floors: dict[str, Any]) -> list[str]:
 
 def memory_table(memory: dict[str, Any], ready: dict[str, float]) -> list[str]:
     lines = [f"loaded models' memory (RSS growth when loading them in one process): {memory['models_kib'] / 1024:.1f} MiB", "",
-             "an extra worker adds its private memory (its shared pages are counted once already); floor, current "
-             "and nopreload: a fresh server after a single-row load; 'after every case': the service after the "
+             "an extra worker adds its private memory (its shared pages are counted once already); floor, current, "
+             "nopreload and no models (an empty models config): a fresh server after a single-row load; "
+             "'after every case': the service after the "
              "whole HTTP run, 1,000-row requests included (its heap's high-water mark, not the models)", "",
              _row("gunicorn", "process", "PSS MiB", "RSS MiB", "private MiB"), _row(*["---"] * 5)]
     for mode in ("floor", *MODES, "after every case"):
