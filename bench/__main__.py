@@ -88,6 +88,9 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
         http.append(_measure(server, "healthz", cases["empty"], 1, args))
         http += _measure_cases(server, cases, args, ROW_CASES + COLUMN_CASES)
         mem["after every case"] = memory.server_memory(server)
+    with procs.serve("floor", "bench.apps.floor:app", log, {}, config=PLAIN_CONF) as server:
+        _step("framework floor, again (ratios use the mean of both runs)")
+        http.append(_measure(server, "floor", cases["risk"][1], 1, args))
     # Memory compared like with like: a fresh server after the same single-row load as the floor's;
     # "no models" is the same service with an empty models config (its /risk answers 503).
     empty = run_dir / "no-models.toml"
@@ -213,7 +216,7 @@ def summary(results: dict[str, Any]) -> str:
              f"wrk {results['settings']['connections']} connections, {results['settings']['seconds']:g} s per case",
              f"load average before {_load_avg(results['loadavg_before'])}, after {_load_avg(results['loadavg_after'])}; "
              f"other busy processes before: {', '.join(results['busy_before']) or 'none'}", "",
-             "HTTP (a = framework floor, b = tutorial-style app, c = this service; others' CPU: % of one core used by "
+             "HTTP (a = framework floor, the mean of its two runs; b = tutorial-style app; c = this service; others' CPU: % of one core used by "
              "other processes during the run, 0 on a quiet machine)", *report.http_table(results["http"]), "",
              "In process", *report.floors_table(results["inprocess"]), "",
              "In process, the parts of one request (µs per request)", *report.parts_table(results["parts"]), "",
