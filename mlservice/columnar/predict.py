@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from flask import g
 
 from mlservice.columnar.columns import Columns
 from mlservice.explain import ood
@@ -28,8 +27,7 @@ from mlservice.registry.shadow import serve
 def serve_columns(name: str, columns: Columns, run: Callable[[LoadedModel, Columns], dict[str, Any]],
                   same: Callable[[dict[str, Any], dict[str, Any]], bool]) -> tuple[dict[str, Any], LoadedModel]:
     """``registry.shadow.serve`` for a batch routed as a whole; warnings counted, rows noted for logs and metrics."""
-    served, model = serve(name, None, lambda m: run(m, columns), same)
-    g.prediction = (model.spec.name, model.spec.version, len(columns))  # serve counts list items; this is one mapping
+    served, model = serve(name, None, lambda m: run(m, columns), same, rows=len(columns))
     counts = Counter(flag["field"] for flag in served["warnings"])
     for field, k in counts.items():
         ood.OOD_WARNINGS.labels(name, field).inc(k)

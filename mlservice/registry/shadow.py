@@ -28,13 +28,19 @@ SHADOW_LATENCY = Histogram(
 )
 
 
-def serve(name: str, key: str | None, run: Callable[[LoadedModel], T], same: Callable[[T, T], bool]) -> tuple[T, LoadedModel]:
-    """``run`` on the version routed for ``key``, mirrored to the shadow if one is set."""
+def serve(name: str, key: str | None, run: Callable[[LoadedModel], T], same: Callable[[T, T], bool],
+          rows: int | None = None) -> tuple[T, LoadedModel]:
+    """``run`` on the version routed for ``key``, mirrored to the shadow if one is set.
+
+    ``rows``: how many rows the request held, for the access log and prediction
+    metrics; by default the length of a list answer, else one.
+    """
     model, shadow = registry().route(name, key)
     served = run(model)
     mirror(shadow, run, served, same)
-    # For the access log and prediction metrics: which version answered, for how many rows.
-    g.prediction = (model.spec.name, model.spec.version, len(served) if isinstance(served, list) else 1)
+    if rows is None:
+        rows = len(served) if isinstance(served, list) else 1
+    g.prediction = (model.spec.name, model.spec.version, rows)  # which version answered, for how many rows
     return served, model
 
 
