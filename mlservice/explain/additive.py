@@ -62,11 +62,6 @@ class AdditiveForm:
         base, matrix = self.contributions(rows)
         return base + matrix.sum(axis=1)
 
-    def predict_proba(self, rows: Sequence[Sequence[Any]] | np.ndarray) -> np.ndarray:
-        """Like scikit-learn's: column 1 is P(class 1)."""
-        positive = sigmoid(self.logit(rows))
-        return np.column_stack([1.0 - positive, positive])
-
 
 def sigmoid(z: np.ndarray | float) -> np.ndarray:
     """1 / (1 + e^-z) without overflow warnings at large |z|."""
