@@ -4,17 +4,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from deploy.processes import ROOT, children, free_port, status_of, stop_process
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -35,12 +32,6 @@ class Server:
     def cpu_seconds(self) -> float:
         """utime + stime of the master and every worker, now."""
         return sum(cpu_seconds(pid) for pid in self.pids())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -66,7 +57,7 @@ def serve(name: str, app: str, log: Path, env: dict[str, str], ready_path: str =
             ready = wait_ready(url + ready_path, proc, start, timeout)
             yield Server(name, url, proc, ready)
         finally:
-            stop(proc)
+            stop_process(proc, signal.SIGTERM, timeout=30.0)
 
 
 def wait_ready(url: str, proc: subprocess.Popen, start: float, timeout: float) -> float:
@@ -74,40 +65,10 @@ def wait_ready(url: str, proc: subprocess.Popen, start: float, timeout: float) -
     while time.monotonic() - start < timeout:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before it was ready; see its log")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return time.monotonic() - start
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        if status_of(url) == 200:
+            return time.monotonic() - start
         time.sleep(0.01)
     raise TimeoutError(f"{url} not ready within {timeout}s")
-
-
-def stop(proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    """SIGTERM the process group, then SIGKILL what is left."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-
-
-def children(pid: int) -> list[int]:
-    """Direct children of ``pid`` (gunicorn's workers)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return sorted(found)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -13,10 +13,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
 
 from deploy import render
 
@@ -36,14 +36,26 @@ def wait_for(url: str, timeout: float, status: int = 200) -> None:
     """Poll ``url`` until it answers ``status``, or raise after ``timeout`` seconds."""
     deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        try:
-            last = requests.get(url, timeout=2).status_code
-            if last == status:
-                return
-        except requests.RequestException as exc:
-            last = type(exc).__name__
+        last = status_of(url)
+        if last == status:
+            return
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer {status} within {timeout}s (last: {last})")
+
+
+def status_of(url: str) -> int | str:
+    """``GET url``'s status, or the name of the error that stopped it.
+
+    The standard library only: ``make stack`` runs on the service's own install,
+    which has no HTTP client library.
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        return type(exc).__name__
 
 
 def wait_for_port(address: str, timeout: float) -> None:
