@@ -12,7 +12,7 @@ import pytest
 import sklearn.base
 
 from mlservice.registry.extension import EXTENSION
-from tests.factories import PATIENT, PATIENT_ROW, tiny_diagnose_model, write_artifact
+from tests.factories import write_models_config, PATIENT, PATIENT_ROW, tiny_diagnose_model, write_artifact
 
 
 def failure(app: Any, name: str = "diagnose") -> str:
@@ -142,6 +142,27 @@ def test_unknown_model_name_and_missing_entries_are_reported(make_app, tiny_entr
     app = make_app({"diagnose": tiny_entry, "fraud": tiny_entry})
     assert "no use case named fraud" in failure(app, "fraud")
     assert "no [models.risk] entry" in failure(app, "risk")
+
+
+def test_an_app_serving_some_use_cases_skips_the_others_entries(tmp_path, tiny_entry):
+    """One models config for several fleets (USE_CASES): another fleet's entry is not a refusal."""
+    from mlservice import create_app
+
+    config = write_models_config(tmp_path / "models.toml", {"diagnose": tiny_entry, "risk": tiny_entry})
+    app = create_app({"TESTING": True, "MODELS_CONFIG": str(config), "MODELS_STATE_DIR": str(tmp_path / "state"),
+                      "USE_CASES": ["diagnose"]})
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 200 and ready.json["rejected"] == {}
+    assert app.extensions[EXTENSION].names == ["diagnose"]
+
+
+def test_a_name_removed_from_the_config_leaves_no_refusal_behind(make_app, tiny_entry, tmp_path):
+    app = make_app({"diagnose": tiny_entry, "fraud": tiny_entry})
+    assert "no use case named fraud" in failure(app, "fraud")
+    write_models_config(tmp_path / "models.toml", {"diagnose": tiny_entry})
+    app.extensions[EXTENSION].refresh()
+    assert "fraud" not in app.extensions[EXTENSION].failures
+    assert app.test_client().get("/models/fraud").status_code == 404
 
 
 def test_unreadable_config_fails_every_model_but_the_app_starts(tmp_path):

@@ -45,17 +45,20 @@ class Failure:
 class ModelRegistry:
     """Named, verified deployments for the use cases registered with it."""
 
-    def __init__(self, app: Flask | None = None, use_cases: Iterable[UseCase] = ()) -> None:
+    def __init__(self, app: Flask | None = None, use_cases: Iterable[UseCase] = (), elsewhere: Iterable[str] = ()) -> None:
         self.use_cases: dict[str, UseCase] = {}
+        self.elsewhere: frozenset[str] = frozenset()
         self.deployments: dict[str, Deployment] = {}
         self.failures: dict[str, Failure] = {}
         self._fingerprint: tuple = ()
         self._watcher: Watcher | None = None
         if app is not None:
-            self.init_app(app, use_cases)
+            self.init_app(app, use_cases, elsewhere)
 
-    def init_app(self, app: Flask, use_cases: Iterable[UseCase]) -> None:
+    def init_app(self, app: Flask, use_cases: Iterable[UseCase], elsewhere: Iterable[str] = ()) -> None:
+        """``elsewhere``: use cases this app does not serve (``USE_CASES``), whose config entries it skips."""
         self.use_cases = {u.name: u for u in use_cases}
+        self.elsewhere = frozenset(elsewhere) - self.use_cases.keys()
         self.config_path = Path(app.config["MODELS_CONFIG"])
         self.poll_seconds = float(app.config["MODELS_POLL_SECONDS"])
         self.last_good = LastGood(Path(app.config.get("MODELS_STATE_DIR") or default_state_dir()), self.config_path)
@@ -72,19 +75,20 @@ class ModelRegistry:
             return False
         self._fingerprint = fingerprint
         deployments = dict(self.deployments)
+        failures: dict[str, Failure] = {}  # every name is judged again: a name gone from the config leaves none
         fallback = self.last_good.read()
         for name, use_case in self.use_cases.items():
             spec = specs.get(name)
             if spec is not None:
-                self._apply(name, spec, use_case, deployments, fallback.get(name))
+                self._apply(name, spec, use_case, deployments, failures, fallback.get(name))
                 continue
-            self._fail(name, error or f"no [models.{name}] entry in {self.config_path}")
+            _fail(failures, name, error or f"no [models.{name}] entry in {self.config_path}")
             if _behind(deployments.get(name), fallback.get(name)):
                 self._fall_back(name, fallback[name], use_case, deployments)
-        for name in specs.keys() - self.use_cases.keys():
-            self._fail(name, f"no use case named {name}; known: {', '.join(sorted(self.use_cases))}")
+        for name in specs.keys() - self.use_cases.keys() - self.elsewhere:
+            _fail(failures, name, f"no use case named {name}; known: {', '.join(sorted(self.use_cases))}")
         changed = deployments != self.deployments
-        self.deployments = deployments  # the atomic switch
+        self.deployments, self.failures = deployments, failures  # the atomic switch: views never see a half-built dict
         self._publish_readiness()
         if changed:
             self.last_good.write({name: d.spec for name, d in deployments.items()})
@@ -99,23 +103,21 @@ class ModelRegistry:
         except ConfigError as exc:
             return data, {}, str(exc)
 
-    def _apply(self, name: str, spec: DeploymentSpec, use_case: UseCase,
-               deployments: dict[str, Deployment], fallback: DeploymentSpec | None) -> None:
+    def _apply(self, name: str, spec: DeploymentSpec, use_case: UseCase, deployments: dict[str, Deployment],
+               failures: dict[str, Failure], fallback: DeploymentSpec | None) -> None:
         current = deployments.get(name)
         if current is not None and current.spec == spec:
-            self.failures.pop(name, None)
             return
         try:
             deployments[name] = load_deployment(spec, use_case, self._loaded)
         except ModelLoadError as exc:
-            self._fail(name, str(exc))
+            _fail(failures, name, str(exc))
             metrics.record_model_load(name, spec.default.version, ok=False)
             if current is not None:
                 metrics.record_swap_rejected(name)
             if fallback != spec and _behind(current, fallback):
                 self._fall_back(name, fallback, use_case, deployments)
             return
-        self.failures.pop(name, None)
         metrics.record_model_load(name, spec.default.version, ok=True)
         log.info("model deployed name=%s version=%s sha256=%s", name, spec.default.version, spec.default.sha256[:12])
 
@@ -134,10 +136,6 @@ class ModelRegistry:
                 if model.spec == spec:
                     return model
         return None
-
-    def _fail(self, name: str, reason: str) -> None:
-        log.error("model change refused name=%s reason=%s", name, reason)
-        self.failures[name] = Failure(reason, datetime.now(timezone.utc))
 
     def start_watching(self) -> None:
         """Catch up with the config, then poll it (call in each worker, e.g. gunicorn ``post_worker_init``).
@@ -174,6 +172,11 @@ class ModelRegistry:
         if name not in self.deployments and name not in self.failures:
             raise NotFound("No model with that name.")
         return self.deployments.get(name), self.failures.get(name)
+
+
+def _fail(failures: dict[str, Failure], name: str, reason: str) -> None:
+    log.error("model change refused name=%s reason=%s", name, reason)
+    failures[name] = Failure(reason, datetime.now(timezone.utc))
 
 
 def _behind(current: Deployment | None, last_good: DeploymentSpec | None) -> bool:
