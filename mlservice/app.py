@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, config)
     jsonprovider.init_app(app)
     observability.init_app(app)
-    auth.init_app(app)
+    auth.init_app(app, [u.blueprint.name for u in USE_CASES])
     security.init_app(app)
     if not app.config["DOCS_ENABLED"]:
         app.config["OPENAPI_URL_PREFIX"] = None

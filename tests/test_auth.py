@@ -40,6 +40,18 @@ OPERATIONS = [
 KEYS = {"predict": PREDICT_KEY, "admin": ADMIN_KEY}
 
 
+def test_every_use_case_route_needs_the_predict_scope(client):
+    """Walks the app's own routes, so a new use case or endpoint cannot be left open."""
+    from mlservice.app import USE_CASES
+
+    blueprints = {u.blueprint.name for u in USE_CASES}
+    routes = [r.rule for r in client.application.url_map.iter_rules() if r.endpoint.split(".")[0] in blueprints]
+    assert len(routes) >= 6  # /risk, /diagnose, their /batch and /columns, /recommend
+    for rule in routes:
+        assert client.post(rule, json={}).status_code == 401, rule
+        assert client.post(rule, json={}, headers={"X-API-Key": ADMIN_KEY}).status_code == 403, rule
+
+
 def call(client: Any, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
     return getattr(client, method)(path, json=body, headers=headers) if body is not None else getattr(client, method)(path, headers=headers)
 
