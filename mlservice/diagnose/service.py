@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from mlservice.columnar.columns import Columns
-from mlservice.columnar.predict import beyond, explain, serve_columns, warnings
-from mlservice.diagnose.schemas import DISCLAIMER, LABELS, MAX_FACTORS
+from mlservice.columnar.predict import explain, serve_columns
+from mlservice.diagnose.schemas import DISCLAIMER, MAX_FACTORS
 from mlservice.explain import ood
 from mlservice.registry.fastpath import explained
 from mlservice.registry.kinds import to_rows
@@ -83,19 +83,17 @@ def _diagnose_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
     """``_diagnose`` on columns: the same numbers, labels, abstentions and warnings, with every contribution."""
     probabilities, parts = explain(model, columns)
     ranges, limit = model.extras["ranges"], model.settings["ood_limit"]
-    names, far = beyond(ranges, columns, limit)
+    names, far = ranges.column_beyond(columns, len(columns), limit)
     abstained = far.any(axis=1)
-    at_threshold = probabilities >= model.settings["threshold"]
-    estimated = np.where(at_threshold, LABELS.index("positive"), LABELS.index("negative"))
-    codes = np.where(abstained, LABELS.index("cannot_assess"), estimated)
+    estimated = np.where(probabilities >= model.settings["threshold"], "positive", "negative")
     parts[abstained] = np.nan  # the model is not used for them: no estimate, no explanation
     return {
         "probability": np.where(abstained, np.nan, probabilities),
-        "label": np.array(LABELS, dtype=object)[codes].tolist(),
+        "label": np.where(abstained, "cannot_assess", estimated).tolist(),
         "abstained": abstained,
         "abstain_reason": _abstain_reasons(names, far, limit),
         "contributions": dict(zip(model.columns, parts.T)),
-        "warnings": warnings(ranges, columns),
+        "warnings": ranges.column_issues(columns, len(columns)),
     }
 
 

@@ -43,6 +43,10 @@ class AdditiveForm:
         columns = _columns(rows, len(self.terms))
         if len(rows) == 0:
             return self.base, np.empty((0, len(self.terms)))
+        return self.of_columns(columns)
+
+    def of_columns(self, columns: Sequence[Any]) -> tuple[float, np.ndarray]:
+        """``contributions`` from one sequence or array per feature, in the card's order (columnar batches)."""
         return self.base, np.column_stack([term(column) for term, column in zip(self.terms, columns)])
 
     def row_contributions(self, row: Sequence[Any]) -> list[float]:

@@ -72,9 +72,16 @@ class AdditivePath:
         probabilities, matrix = self._batch(rows)
         return probabilities.tolist(), matrix.tolist()
 
+    def columns(self, columns: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(P(class 1), contributions) from one array or list per feature, in the card's order."""
+        return _scored(*self.form.of_columns(columns))
+
     def _batch(self, rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
-        base, matrix = self.form.contributions(rows)
-        return sigmoid(base + matrix.sum(axis=1)), matrix
+        return _scored(*self.form.contributions(rows))
+
+
+def _scored(base: float, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return sigmoid(base + matrix.sum(axis=1)), matrix
 
 
 def attach(model: "LoadedModel") -> AdditivePath | None:

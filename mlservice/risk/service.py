@@ -7,14 +7,13 @@ from typing import Any
 import numpy as np
 
 from mlservice.columnar.columns import Columns
-from mlservice.columnar.predict import explain, serve_columns, warnings
+from mlservice.columnar.predict import explain, serve_columns
 from mlservice.explain import ood
 from mlservice.registry.fastpath import explained
 from mlservice.registry.kinds import to_rows
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.shadow import serve
 from mlservice.risk import reasons
-from mlservice.risk.schemas import DECISIONS
 
 NAME = "risk"
 
@@ -68,14 +67,14 @@ def _assess_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
     """``_assess`` on columns: the same probabilities, decisions, reasons and warnings, with every contribution."""
     probabilities, parts = explain(model, columns)
     settings = model.settings
-    review = np.where(probabilities >= settings["review_at"], DECISIONS.index("review"), DECISIONS.index("approve"))
-    codes = np.where(probabilities >= settings["decline_at"], DECISIONS.index("decline"), review)
+    decision = np.select([probabilities >= settings["decline_at"], probabilities >= settings["review_at"]],
+                         ["decline", "review"], "approve")
     return {
         "probability_of_default": probabilities,
-        "decision": np.array(DECISIONS, dtype=object)[codes].tolist(),
-        "reasons": _column_reasons(model, columns, parts, np.flatnonzero(codes != DECISIONS.index("approve"))),
+        "decision": decision.tolist(),
+        "reasons": _column_reasons(model, columns, parts, np.flatnonzero(decision != "approve")),
         "contributions": dict(zip(model.columns, parts.T)),
-        "warnings": warnings(model.extras["ranges"], columns),
+        "warnings": model.extras["ranges"].column_issues(columns, len(columns)),
     }
 
 
