@@ -87,7 +87,7 @@ def _load_object(c: _Compiler, schema: ma.Schema) -> str:
     body = [f"if type(v) is not dict or not v.keys() <= {c.const(frozenset(n for n, _ in items))}: raise Reject",
             "data = v", "out = {}"]
     for name, field in items:
-        _plain_field(name, field)
+        plain_field(name, field)
         if callable(field.load_default):
             raise Unsupported(f"{name}: callable load_default")
         key = repr(name)
@@ -129,7 +129,7 @@ def _convert(c: _Compiler, field: fields.Field) -> list[str]:
     if kind is fields.Nested and not field.many and not field.schema.many:
         return [f"v = {_load_object(c, field.schema)}(v)"]
     if kind is fields.List:
-        _plain_field("list item", field.inner)
+        plain_field("list item", field.inner)
         item = c.define("item", [*_load_value(c, field.inner), "return v"])
         return ["if type(v) is not list: raise Reject", f"v = [{item}(x) for x in v]"]
     raise Unsupported(f"field type {kind.__name__}")
@@ -168,7 +168,7 @@ def _dump_object(c: _Compiler, schema: ma.Schema) -> str:
     _plain(schema)
     body = ["if type(v) is not dict: raise Reject", "obj = v", "out = {}"]
     for name, field in schema.dump_fields.items():
-        _plain_field(name, field)
+        plain_field(name, field)
         if field.dump_default is not MISSING:
             raise Unsupported(f"{name}: dump_default")
         key = repr(name)
@@ -193,7 +193,7 @@ def _dump_value(c: _Compiler, field: fields.Field) -> list[str]:
     elif kind is fields.Nested and not field.many and not field.schema.many:
         lines = [f"v = {_dump_object(c, field.schema)}(v)"]
     elif kind is fields.List:
-        _plain_field("list item", field.inner)
+        plain_field("list item", field.inner)
         item = c.define("item", [*_dump_value(c, field.inner), "return v"])
         lines = ["if type(v) is not list: raise Reject", f"v = [{item}(x) for x in v]"]
     elif kind is schemas.Column:  # its own one-pass dump is what marshmallow calls too
@@ -214,7 +214,7 @@ def _plain(schema: ma.Schema, allowed: frozenset[str] | set[str] = frozenset()) 
         raise Unsupported("custom attribute access or dict class")
 
 
-def _plain_field(name: str, field: fields.Field) -> None:
+def plain_field(name: str, field: fields.Field) -> None:
     """Input key, output key and attribute are all the field's name; no field hooks."""
     if field.data_key is not None or field.attribute is not None or "." in name:
         raise Unsupported(f"{name}: data_key, attribute or dotted name")

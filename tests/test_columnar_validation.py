@@ -256,6 +256,8 @@ def test_everything_null_everywhere(client):
     schemas.StrictInteger(), schemas.StrictInteger(validate=validate.Range(min=0)), fields.Integer(validate=validate.Range(0, 1)),
     schemas.StrictFloat(validate=validate.Range(0, 2**60 + 1)), fields.String(), fields.String(validate=validate.Length(1, 3)),
     schemas.StrictFloat(validate=validate.OneOf([1.0])), fields.String(validate=validate.OneOf(["a"]), data_key="b"),
+    schemas.StrictFloat(validate=validate.Range(0, 1), post_load=lambda v: v * 2),
+    schemas.StrictFloat(validate=validate.Range(0, 9), load_default=5.0),
 ])
 def test_fields_the_checks_cannot_reproduce_are_refused_up_front(field):
     with pytest.raises(Unsupported):

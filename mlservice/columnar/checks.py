@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+import marshmallow as ma
 from marshmallow import fields, validate
 
+from mlservice import fastschema
 from mlservice.schemas import StrictFloat, StrictInteger
 
 NONE = type(None)
@@ -111,9 +113,18 @@ class CategoryCheck:
 
 
 def check_for(field: fields.Field) -> Check:
-    """The check of a plain row-schema field, or :class:`Unsupported`."""
-    if field.data_key is not None or field.attribute is not None:
-        raise Unsupported("data_key or attribute")
+    """The check of a plain row-schema field, or :class:`Unsupported`.
+
+    "Plain" is the compiled row pass's own test (``fastschema.plain_field``: no
+    ``data_key``/``attribute``, no field hooks), and a missing value must load as
+    ``None``, which a column holds as NaN or ``None``.
+    """
+    try:
+        fastschema.plain_field(field.name or "field", field)
+    except fastschema.Unsupported as exc:
+        raise Unsupported(str(exc)) from None
+    if field.load_default not in (ma.missing, None):
+        raise Unsupported(f"{field.name}: a load_default other than None")
     nullable = {NONE} if field.allow_none else set()
     kind = type(field)
     if kind in (StrictInteger, StrictFloat):
