@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from mlservice.transforms import to_float
+
 Scalar = Callable[[Any], float]
 
 
@@ -36,7 +38,7 @@ class StepTerm:
     missing: float
 
     def __call__(self, column: np.ndarray) -> np.ndarray:
-        x = floats(column)
+        x = to_float(column)
         binned = self.values[np.searchsorted(self.edges, x, side="right")]
         return np.where(np.isnan(x), self.missing, binned)
 
@@ -61,7 +63,7 @@ class LinearTerm:
     center: float
 
     def __call__(self, column: np.ndarray) -> np.ndarray:
-        return self.slope * (floats(column) - self.center)
+        return self.slope * (to_float(column) - self.center)
 
     def scalar(self) -> Scalar:
         slope, center = float(self.slope), float(self.center)
@@ -83,8 +85,3 @@ class CategoryTerm:
     def scalar(self) -> Scalar:
         table, missing, unseen = {k: float(v) for k, v in self.table.items()}, float(self.missing), float(self.unseen)
         return lambda v: missing if v is None else table.get(v, unseen)
-
-
-def floats(column: np.ndarray) -> np.ndarray:
-    """Service values (int, float, ``None``) as float64, ``None`` as NaN."""
-    return np.asarray(column, dtype=np.float64)
