@@ -67,8 +67,5 @@ def _us(fn: Callable[[], Any]) -> float:
 
 
 def _marshmallow(fn: Callable[[], Any]) -> float:
-    schemas.COMPILED = False
-    try:
+    with schemas.marshmallow_only():
         return _us(fn)
-    finally:
-        schemas.COMPILED = True

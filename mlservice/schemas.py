@@ -9,8 +9,9 @@ when it can, and through marshmallow itself otherwise: same results, same errors
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import marshmallow as ma
@@ -23,6 +24,17 @@ from mlservice import fastschema
 MAX_BATCH_ROWS = 1000
 #: Load and dump through compiled passes where possible; False: marshmallow alone (tests, bench).
 COMPILED = True
+
+
+@contextlib.contextmanager
+def marshmallow_only() -> Iterator[None]:
+    """Within the block, every ``StrictSchema`` loads and dumps through marshmallow alone (the reference)."""
+    global COMPILED
+    before, COMPILED = COMPILED, False
+    try:
+        yield
+    finally:
+        COMPILED = before
 #: Subject keys route canaries; the message never repeats the key.
 SUBJECT_KEY = validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$", error="Use 1 to 64 letters, digits or _.:-")
 NUMBER_ERROR = "Not a valid number."

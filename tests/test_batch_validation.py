@@ -38,11 +38,8 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 def both(run: Callable[[], Any]) -> tuple[tuple[str, str], tuple[str, str]]:
     """``run()`` through the compiled pass, then through marshmallow alone: (outcome, outcome)."""
     compiled = _outcome(run)
-    schemas.COMPILED = False
-    try:
+    with schemas.marshmallow_only():
         return compiled, _outcome(run)
-    finally:
-        schemas.COMPILED = True
 
 
 def _outcome(run: Callable[[], Any]) -> tuple[str, str]:
@@ -204,6 +201,15 @@ def test_schemas_with_load_hooks_are_left_to_marshmallow():
 
     assert fastschema.loader(Hooked()) is None
     assert Hooked().load({"a": 2}) == {"a": 4}
+
+
+def test_marshmallow_only_restores_what_was_set_before():
+    with schemas.marshmallow_only():
+        assert schemas.COMPILED is False
+        with schemas.marshmallow_only():
+            pass
+        assert schemas.COMPILED is False  # an inner block does not switch the pass back on
+    assert schemas.COMPILED is True
 
 
 def test_a_schema_check_runs_on_the_compiled_result_and_its_errors_are_marshmallows():
