@@ -1,7 +1,10 @@
 """Tiny artifacts written into a temporary directory, the way training writes real ones."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from mlservice.registry.card import write_card
 from mlservice.registry.compat import library_versions
 from mlservice.registry.kinds import positive_probability
+from mlservice.registry.spec import ModelSpec, read_models_config
 
 PIMA = ["npreg", "glu", "bp", "skin", "bmi", "ped", "age"]
 PATIENT = {"pregnancies": 2, "glucose": 150.0, "blood_pressure": 70.0, "skin_thickness": 30.0,
@@ -84,3 +88,36 @@ def _table(lines: list[str], header: str, table: dict[str, Any]) -> None:
 
 def _toml(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+# -- the committed models (configs/models.toml) ------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def committed_specs() -> dict[str, ModelSpec]:
+    """Each committed model's default version, as ``configs/models.toml`` pins it."""
+    return {name: d.default for name, d in read_models_config(ROOT / "configs" / "models.toml").items()}
+
+
+def committed_entry(name: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A models-config entry for a committed artifact where it lies, with its own or other ``settings``."""
+    spec = committed_specs()[name]
+    return {"version": spec.version, "artifact": str(spec.artifact), "sha256": spec.sha256,
+            "settings": dict(spec.settings if settings is None else settings)}
+
+
+def copy_of(name: str, root: Path, version: str = "9.0.0", settings: dict[str, Any] | None = None,
+            edit: Any = None) -> dict[str, Any]:
+    """A copy of a committed artifact (same bytes, same digest) whose card ``edit`` may change."""
+    spec = committed_specs()[name]
+    folder = root / name / version
+    shutil.copytree(spec.artifact_dir, folder)
+    card = json.loads((folder / "card.json").read_text())
+    card["version"] = version
+    if edit:
+        edit(card)
+    (folder / "card.json").write_text(json.dumps(card))
+    return {"version": version, "artifact": str(folder / "model.joblib"), "sha256": spec.sha256,
+            "settings": dict(spec.settings if settings is None else settings)}

@@ -1,27 +1,17 @@
 """One changed byte in a committed artifact: that use case is refused, the others serve."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from mlservice.registry.spec import read_models_config
+from tests.factories import committed_specs, copy_of
 from tests.test_predictions import APPLICANTS, PATIENTS
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("broken", ["risk", "diagnose", "recommend"])
 def test_flipped_byte_takes_down_only_its_use_case(make_app, tmp_path, broken):
-    specs = read_models_config(ROOT / "configs" / "models.toml")
-    entries = {}
-    for name, deployment in specs.items():
-        spec = deployment.default
-        folder = tmp_path / name
-        shutil.copytree(spec.artifact_dir, folder)
-        entries[name] = {"version": spec.version, "artifact": str(folder / spec.artifact.name),
-                         "sha256": spec.sha256, "settings": spec.settings}
+    entries = {name: copy_of(name, tmp_path, version=spec.version) for name, spec in committed_specs().items()}
     artifact = Path(entries[broken]["artifact"])
     data = bytearray(artifact.read_bytes())
     data[-10] ^= 0xFF

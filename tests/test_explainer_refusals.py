@@ -1,8 +1,6 @@
 """A model the service cannot explain faithfully is refused at load, and a swap to it changes nothing."""
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,27 +9,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from mlservice.registry.extension import EXTENSION
-from mlservice.registry.spec import read_models_config
-from tests.factories import PIMA, tiny_diagnose_model, tiny_patients, write_artifact, write_models_config
+from tests.factories import PIMA, committed_specs, copy_of, tiny_diagnose_model, tiny_patients, write_artifact, write_models_config
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = {name: d.default for name, d in read_models_config(ROOT / "configs" / "models.toml").items()}
+SPECS = committed_specs()
 APPLICANT = {"seniority": 9, "time": 60, "age": 30, "records": "no", "expenses": 73, "amount": 800, "price": 846}
-
-
-def copy_of(name: str, root: Path, version: str = "9.0.0", settings: dict[str, Any] | None = None,
-            edit: Any = None) -> dict[str, Any]:
-    """A copy of a committed artifact (same bytes, same digest) whose card ``edit`` may change."""
-    spec = SPECS[name]
-    folder = root / name / version
-    shutil.copytree(spec.artifact_dir, folder)
-    card = json.loads((folder / "card.json").read_text())
-    card["version"] = version
-    if edit:
-        edit(card)
-    (folder / "card.json").write_text(json.dumps(card))
-    return {"version": version, "artifact": str(folder / "model.joblib"), "sha256": spec.sha256,
-            "settings": dict(spec.settings if settings is None else settings)}
 
 
 def failure(app: Any, name: str) -> str:

@@ -21,13 +21,14 @@ from mlservice.explain.terms import StepTerm
 from mlservice.explain.verify import probe_rows, verified
 from mlservice.registry.card import ModelCard, read_card
 from mlservice.registry.extension import EXTENSION
-from mlservice.registry.spec import read_models_config
 from mlservice.risk.reasons import principal
 from mlservice.risk.schemas import ApplicantSchema
 from mlservice.training import classifier_card, diagnose, risk, tabular
 
+from tests.factories import committed_specs
+
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = {name: d.default for name, d in read_models_config(ROOT / "configs" / "models.toml").items()}
+SPECS = committed_specs()
 
 
 def committed(name: str) -> tuple[ModelCard, Any]:

@@ -1,8 +1,6 @@
 """Out-of-distribution warnings on every use case, and the diagnosis abstaining beyond its limit."""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
 import joblib
@@ -13,10 +11,10 @@ from prometheus_client import REGISTRY
 from mlservice.explain import ood
 from mlservice.explain.ood import RangeCheck
 from mlservice.registry.card import ModelCard, read_card
-from mlservice.registry.spec import read_models_config
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = {name: d.default for name, d in read_models_config(ROOT / "configs" / "models.toml").items()}
+from tests.factories import committed_entry, committed_specs, copy_of
+
+SPECS = committed_specs()
 APPLICANT = {"seniority": 9, "home": "rent", "time": 60, "age": 30, "marital": "married", "records": "no",
              "job": "freelance", "expenses": 73, "income": 129, "assets": 0, "debt": 0, "amount": 800, "price": 846}
 PATIENT = {"pregnancies": 6, "glucose": 148, "blood_pressure": 72, "skin_thickness": 35, "bmi": 33.6,
@@ -142,9 +140,7 @@ def test_diagnose_batch_abstains_row_by_row(client):
 @pytest.mark.parametrize(("limit", "abstains"), [(0.0, [True, True]), (0.75, [False, True]), (100.0, [False, False])])
 def test_the_abstention_limit_is_a_setting(make_app, tmp_path, limit, abstains):
     glucose = card_feature("diagnose", "glu")
-    spec = SPECS["diagnose"]
-    entry = {"version": spec.version, "artifact": str(spec.artifact), "sha256": spec.sha256,
-             "settings": {"threshold": 0.5, "ood_limit": limit}}
+    entry = committed_entry("diagnose", {"threshold": 0.5, "ood_limit": limit})
     client = make_app({"diagnose": entry}).test_client()
     rows = [{**PATIENT, "glucose": glucose.max + 0.5 * glucose.std}, {**PATIENT, "glucose": glucose.max + glucose.std}]
     results = client.post("/diagnose/batch", json={"rows": rows}).json["results"]
@@ -153,9 +149,7 @@ def test_the_abstention_limit_is_a_setting(make_app, tmp_path, limit, abstains):
 
 
 def test_a_negative_abstention_limit_is_refused(make_app):
-    spec = SPECS["diagnose"]
-    entry = {"version": spec.version, "artifact": str(spec.artifact), "sha256": spec.sha256,
-             "settings": {"threshold": 0.5, "ood_limit": -1.0}}
+    entry = committed_entry("diagnose", {"threshold": 0.5, "ood_limit": -1.0})
     app = make_app({"diagnose": entry})
     assert app.test_client().post("/diagnose", json=PATIENT).status_code == 503
 
@@ -188,11 +182,7 @@ def test_warnings_are_documented_in_the_response_schemas(client):
 
 def test_unchanged_copies_of_the_artifacts_still_warn(tmp_path, make_app):
     """Warnings come from the card, so a copy of the artifact elsewhere behaves the same."""
-    spec = SPECS["risk"]
-    folder = tmp_path / "risk" / spec.version
-    shutil.copytree(spec.artifact_dir, folder)
-    entry = {"version": spec.version, "artifact": str(folder / "model.joblib"), "sha256": spec.sha256,
-             "settings": dict(spec.settings)}
+    entry = copy_of("risk", tmp_path, version=SPECS["risk"].version)
     client = make_app({"risk": entry}).test_client()
     body = client.post("/risk", json={**APPLICANT, "age": 99}).json
     assert body["warnings"] == [{"field": "age", "issue": "above_training_range"}]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import joblib
@@ -10,10 +9,10 @@ import numpy as np
 import pytest
 
 from mlservice.registry.card import read_card
-from mlservice.registry.spec import read_models_config
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = {name: d.default for name, d in read_models_config(ROOT / "configs" / "models.toml").items()}
+from tests.factories import committed_specs
+
+SPECS = committed_specs()
 
 APPLICANTS = [
     {"seniority": 9, "home": "rent", "time": 60, "age": 30, "marital": "married", "records": "no",

@@ -1,7 +1,6 @@
 """Transactional swaps in one process: a good change applies, a bad one changes nothing."""
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
