@@ -10,7 +10,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from mlservice import create_app
 
 CASES = {"in-process": 0, "through nginx": 0}
 EXAMPLES_PER_OPERATION = 200
@@ -23,8 +22,7 @@ def fuzzing(examples: int) -> settings:
 
 
 @pytest.fixture(scope="module")
-def api_schema():
-    app = create_app({"TESTING": True})
+def api_schema(app):
     return schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
@@ -49,6 +47,7 @@ def stack_schema(tmp_path_factory):
 stack_schema_lazy = schemathesis.pytest.from_fixture("stack_schema")
 
 
+@pytest.mark.integration
 @stack_schema_lazy.parametrize()
 @fuzzing(EXAMPLES_THROUGH_NGINX)
 def test_api_conforms_through_nginx(case):
@@ -60,4 +59,8 @@ def test_api_conforms_through_nginx(case):
 def test_enough_cases_ran():
     """Runs after the fuzz tests in file order; a lower count means generation silently shrank."""
     assert CASES["in-process"] >= 1000, CASES
+
+
+@pytest.mark.integration
+def test_enough_cases_ran_through_nginx():
     assert CASES["through nginx"] > 0, CASES

@@ -15,6 +15,8 @@ from tests.factories import PATIENT, tiny_diagnose_model, write_artifact, write_
 from tests.load import Load, numbered
 from tests.test_swaps import corrupt, other_features, with_canary
 
+pytestmark = pytest.mark.integration  # real gunicorn
+
 POLL = 0.3
 BOUND = 10.0  # seconds within which every worker must serve a good change
 SETTINGS = {"threshold": 0.5}
