@@ -27,7 +27,7 @@ from bench.catalog import synthetic
 
 DEFAULT_OUT = procs.ROOT / "bench" / "results"
 NO_PRELOAD_CONF = procs.ROOT / "bench" / "gunicorn_nopreload.conf.py"
-DEPLOY_CONF = procs.ROOT / "deploy" / "gunicorn.conf.py"
+DEPLOY_CONF = procs.GUNICORN_CONF
 PLAIN_CONF = procs.ROOT / "bench" / "gunicorn_plain.conf.py"
 MODES = report.MODES
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.processes import ROOT, children, free_port, status_of, stop_process
+from deploy.processes import GUNICORN_CONF, ROOT, children, free_port, status_of, stop_process
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -36,25 +36,24 @@ class Server:
 
 @contextlib.contextmanager
 def serve(name: str, app: str, log: Path, env: dict[str, str], ready_path: str = "/readyz",
-          extra_args: tuple[str, ...] = (), workers: int = 2, timeout: float = 60.0,
-          config: Path = ROOT / "deploy" / "gunicorn.conf.py") -> Iterator[Server]:
-    """gunicorn with the repository's config and ``workers`` sync workers, stopped on exit.
+          config: Path = GUNICORN_CONF) -> Iterator[Server]:
+    """gunicorn with ``config`` (the repository's by default) and 2 sync workers, stopped on exit.
 
     ``max_requests`` is off (``MLSERVICE_MAX_REQUESTS=0``) so that no worker is
     recycled mid-run, which would lose its CPU counters and charge a reload.
     """
     port = free_port()
-    full_env = {**os.environ, **env, "MLSERVICE_BIND": f"127.0.0.1:{port}", "MLSERVICE_WORKERS": str(workers),
+    full_env = {**os.environ, **env, "MLSERVICE_BIND": f"127.0.0.1:{port}", "MLSERVICE_WORKERS": "2",
                 "MLSERVICE_MAX_REQUESTS": "0"}
     with open(log, "ab") as out:
         start = time.monotonic()
         proc = subprocess.Popen(
-            [str(GUNICORN), "--config", str(config), *extra_args, app],
+            [str(GUNICORN), "--config", str(config), app],
             cwd=ROOT, env=full_env, stdout=out, stderr=out, start_new_session=True,
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            ready = wait_ready(url + ready_path, proc, start, timeout)
+            ready = wait_ready(url + ready_path, proc, start, timeout=60.0)
             yield Server(name, url, proc, ready)
         finally:
             stop_process(proc, signal.SIGTERM, timeout=30.0)
