@@ -34,11 +34,12 @@ def tiny_entry(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.fixture()
 def make_app(tmp_path: Path) -> Callable[..., Flask]:
-    """Build an app whose models config holds ``entries`` (name -> entry)."""
+    """Build an app whose models config holds ``entries`` (name -> entry), with any ``config`` on top."""
 
-    def build(entries: dict[str, dict[str, Any]]) -> Flask:
-        config = write_models_config(tmp_path / "models.toml", entries)
-        return create_app({"TESTING": True, "MODELS_CONFIG": str(config), "MODELS_STATE_DIR": str(tmp_path / "state")})
+    def build(entries: dict[str, dict[str, Any]], **config: Any) -> Flask:
+        models = write_models_config(tmp_path / "models.toml", entries)
+        return create_app({"TESTING": True, "MODELS_CONFIG": str(models), "MODELS_STATE_DIR": str(tmp_path / "state"),
+                           **config})
 
     return build
 

@@ -144,13 +144,9 @@ def test_unknown_model_name_and_missing_entries_are_reported(make_app, tiny_entr
     assert "no [models.risk] entry" in failure(app, "risk")
 
 
-def test_an_app_serving_some_use_cases_skips_the_others_entries(tmp_path, tiny_entry):
+def test_an_app_serving_some_use_cases_skips_the_others_entries(make_app, tiny_entry):
     """One models config for several fleets (USE_CASES): another fleet's entry is not a refusal."""
-    from mlservice import create_app
-
-    config = write_models_config(tmp_path / "models.toml", {"diagnose": tiny_entry, "risk": tiny_entry})
-    app = create_app({"TESTING": True, "MODELS_CONFIG": str(config), "MODELS_STATE_DIR": str(tmp_path / "state"),
-                      "USE_CASES": ["diagnose"]})
+    app = make_app({"diagnose": tiny_entry, "risk": tiny_entry}, USE_CASES=["diagnose"])
     ready = app.test_client().get("/readyz")
     assert ready.status_code == 200 and ready.json["rejected"] == {}
     assert app.extensions[EXTENSION].names == ["diagnose"]
