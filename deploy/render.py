@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 TEMPLATES = Path(__file__).resolve().parent / "nginx"
 _PLACEHOLDER = re.compile(r"\{\{ *(\w+) *\}\}")
@@ -104,12 +105,7 @@ def app_setting(name: str, env: Mapping[str, str] | None = None) -> Any:
 
     from mlservice.config import load_config
 
-    saved = dict(os.environ)
-    try:
-        os.environ.update(env or {})
+    with mock.patch.dict(os.environ, env or {}):
         app = Flask("mlservice-settings")
         load_config(app)
         return app.config[name]
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
