@@ -20,6 +20,7 @@ from apispec import BasePlugin
 from marshmallow import fields, validate
 
 from mlservice import fastschema
+from mlservice.explain import ood
 
 MAX_BATCH_ROWS = 1000
 #: Load and dump through compiled passes where possible; False: marshmallow alone (tests, bench).
@@ -39,9 +40,7 @@ def marshmallow_only() -> Iterator[None]:
 SUBJECT_KEY = validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$", error="Use 1 to 64 letters, digits or _.:-")
 NUMBER_ERROR = "Not a valid number."
 INTEGER_ERROR = "Not a valid integer."
-OOD_ISSUES = [
-    "below_training_range", "above_training_range", "unseen_category", "unseen_missing", "unknown_item", "rarely_rated_item",
-]
+OOD_ISSUES = list(ood.ISSUE_CODES)
 
 
 class StrictSchema(ma.Schema):

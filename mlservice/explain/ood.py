@@ -21,6 +21,10 @@ from prometheus_client import Counter
 from mlservice.registry.card import Feature, ModelCard
 
 BELOW, ABOVE, UNSEEN, MISSING = "below_training_range", "above_training_range", "unseen_category", "unseen_missing"
+#: A recommendation query's liked items: not in the catalog (skipped), or rated by too few users.
+UNKNOWN_ITEM, RARE_ITEM = "unknown_item", "rarely_rated_item"
+#: Every issue a warning can name (the response schemas' enum).
+ISSUE_CODES = (BELOW, ABOVE, UNSEEN, MISSING, UNKNOWN_ITEM, RARE_ITEM)
 #: Issue codes in a column of small integers (0: none), for the columnar checks.
 CODES = {BELOW: 1, ABOVE: 2, MISSING: 3, UNSEEN: 4}
 ISSUES = {code: issue for issue, code in CODES.items()}

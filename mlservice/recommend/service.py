@@ -48,9 +48,9 @@ def _liked_warnings(model: LoadedModel, liked: list[int]) -> list[dict[str, Any]
     flags = []
     for index, (item, count) in enumerate(zip(liked, raters)):
         if item in unknown:
-            flags.append({"field": "liked_items", "index": index, "issue": "unknown_item"})
+            flags.append({"field": "liked_items", "index": index, "issue": ood.UNKNOWN_ITEM})
         elif count < model.settings["rare_item_raters"]:
-            flags.append({"field": "liked_items", "index": index, "issue": "rarely_rated_item"})
+            flags.append({"field": "liked_items", "index": index, "issue": ood.RARE_ITEM})
     return flags
 
 
