@@ -31,8 +31,6 @@ class Unsupported(TypeError):
 
 
 class Check(Protocol):
-    field: fields.Field
-
     def __call__(self, values: list[Any]) -> tuple[Any, list[int]]: ...
 
     def rebuild(self, values: list[Any]) -> Any: ...
@@ -42,7 +40,6 @@ class Check(Protocol):
 class NumberCheck:
     """``StrictInteger`` / ``StrictFloat`` with ``Range`` validators; the model column is float64, NaN = missing."""
 
-    field: fields.Field
     types: frozenset[type]
     ranges: tuple[validate.Range, ...]
 
@@ -99,7 +96,6 @@ class NumberCheck:
 class CategoryCheck:
     """A string with one ``OneOf`` of strings; the model column is the list itself, ``None`` = missing."""
 
-    field: fields.Field
     types: frozenset[type]
     accepted: frozenset[Any]
 
@@ -130,10 +126,10 @@ def check_for(field: fields.Field) -> Check:
     if kind in (StrictInteger, StrictFloat):
         ranges = _ranges(field, exact_integers=kind is StrictInteger)
         types = {int} if kind is StrictInteger else {int, float}
-        return NumberCheck(field, frozenset(types | nullable), ranges)
+        return NumberCheck(frozenset(types | nullable), ranges)
     if kind is fields.String:
         choices = _choices(field)
-        return CategoryCheck(field, frozenset({str} | nullable), frozenset(choices) | ({None} if nullable else set()))
+        return CategoryCheck(frozenset({str} | nullable), frozenset(choices) | ({None} if nullable else set()))
     raise Unsupported(f"field type {kind.__name__}")
 
 
