@@ -9,8 +9,7 @@ from mlservice.observability import logs, metrics, request_id
 
 
 def start() -> None:
-    """Before the view: fix the request id and the clock."""
-    g.request_id = request_id.from_headers(request.headers)
+    """Before the view: start the clock."""
     g.started = time.perf_counter()
 
 
@@ -18,7 +17,7 @@ def finish(response: Response) -> Response:
     """After the view (errors included): count, log, and return the id to the client."""
     req, ctx = request._get_current_object(), g._get_current_object()  # one proxy lookup each
     seconds = time.perf_counter() - ctx.get("started", time.perf_counter())
-    rid = ctx.get("request_id") or request_id.from_headers({})
+    rid = request_id.from_headers(req.headers)
     endpoint = req.url_rule.rule if req.url_rule else metrics.UNMATCHED
     method = metrics.method_label(req.method)
     metrics.record_request(endpoint, method, response.status_code, seconds)

@@ -71,7 +71,13 @@ def _request_series(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
 
 def record_prediction(name: str, version: str, rows: int) -> None:
     """Count ``rows`` predictions made by model ``name`` at ``version``."""
-    PREDICTIONS.labels(name, version).inc(rows)
+    _prediction_series(name, version).inc(rows)
+
+
+@functools.lru_cache(maxsize=4096)
+def _prediction_series(name: str, version: str) -> Any:
+    """As ``_request_series``: configured names and versions are few."""
+    return PREDICTIONS.labels(name, version)
 
 
 def record_model_load(name: str, version: str, ok: bool) -> None:
