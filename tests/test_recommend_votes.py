@@ -150,6 +150,15 @@ def test_describe_is_explain_with_titles() -> None:
     assert -1 in why.because
 
 
+def test_a_users_description_is_that_of_the_items_they_liked() -> None:
+    model = random_model()
+    users = [int(u) for u in model.user_ids_[:25]] + [-5]  # -5: unknown, so no seeds
+    for user in users:
+        items, _ = model.recommend_for_user(user, 8)
+        liked = model.liked_by(user) if model.has_user(user) else []
+        assert model.describe_for_user(user, items) == model.describe(liked, items), user
+
+
 def test_threads_get_the_answers_of_one_thread_and_leave_the_scratch_clean() -> None:
     model = random_model(seed=3)
     work = queries(model, n=40, seed=4) * 3

@@ -147,8 +147,7 @@ class ItemKNNRecommender:
 
     def liked_by(self, user_id: int) -> np.ndarray:
         """Ids of the items a known user rated at or above the like threshold: their seeds."""
-        rated, ratings = self._user_ratings(self._user_row(user_id))
-        return self.item_ids_[rated[ratings >= self.like_threshold_]]
+        return self.item_ids_[self._liked_positions(self._user_row(user_id))]
 
     def raters(self, item_ids: Sequence[int]) -> np.ndarray:
         """How many users rated each item (0 for an unknown id)."""
@@ -194,8 +193,15 @@ class ItemKNNRecommender:
 
     def describe(self, seeds: Sequence[int], items: Sequence[int]) -> Description:
         """``explain`` plus the titles a response shows, looking each list of ids up once."""
+        return self._describe(self._known(seeds), items)
+
+    def describe_for_user(self, user_id: int, items: Sequence[int]) -> Description:
+        """``describe(liked_by(user_id), items)`` without turning the seeds into ids and back."""
+        return self._describe(self._liked_positions(self._user_row(user_id)), items)
+
+    def _describe(self, sources: np.ndarray, items: Sequence[int]) -> Description:
         positions = self._known_positions(items)
-        votes, best, voters = self._explain(self._known(seeds), positions)
+        votes, best, voters = self._explain(sources, positions)
         because = np.where(best >= 0, self.item_ids_[best], -1).tolist()
         titles = [str(t) for t in self.titles_[positions]]
         named = [str(t) for t in self.titles_[best]]  # best -1: the last title, dropped below
@@ -303,6 +309,11 @@ class ItemKNNRecommender:
             return np.empty(0, dtype=np.int64), np.empty(0)
         start, end = self.user_items_.indptr[row : row + 2].tolist()
         return self.user_items_.indices[start:end], self.user_items_.data[start:end]
+
+    def _liked_positions(self, row: int) -> np.ndarray:
+        """Sorted catalog positions of the items user ``row`` liked (empty for row -1)."""
+        rated, ratings = self._user_ratings(row)
+        return rated[ratings >= self.like_threshold_]
 
     def _position(self, item_id: int) -> int:
         pos = int(self._positions([item_id])[0])

@@ -25,9 +25,11 @@ def recommend(query: dict[str, Any]) -> dict[str, Any]:
 def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:
     estimator = model.estimator
     strategy, items, scores = rank(estimator, query)
-    seeds = query.get("liked_items") or (estimator.liked_by(query["user_id"]) if strategy == "collaborative" else [])
-    why = estimator.describe(seeds, items)
     rated = strategy == "collaborative"
+    if rated:
+        why = estimator.describe_for_user(query["user_id"], items)
+    else:
+        why = estimator.describe(query.get("liked_items") or [], items)
     ranked = [
         {"id": i, "title": title, "score": s, "reason": reason(s, v, b, n, named, rated)}
         for i, title, s, v, b, named, n in zip(
