@@ -30,6 +30,9 @@ NO_PRELOAD_CONF = procs.ROOT / "bench" / "gunicorn_nopreload.conf.py"
 DEPLOY_CONF = procs.GUNICORN_CONF
 PLAIN_CONF = procs.ROOT / "bench" / "gunicorn_plain.conf.py"
 MODES = report.MODES
+#: What a fresh interpreter pays before the service does anything of its own (report: start-up).
+STARTUP_IMPORTS = {"python alone": "pass", "import sklearn": "import sklearn.base",
+                   "import the app (no model loaded)": "import mlservice.app"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +64,8 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     results["loadavg_before"] = os.getloadavg()
     http, ready, mem = _servers(args, cases, run_dir)
     mem["models_kib"] = memory.models_kib(args.models_config, run_dir)
+    _step("start-up floors: fresh interpreters importing what the service needs")
+    ready["imports"] = {label: procs.import_seconds(statement) for label, statement in STARTUP_IMPORTS.items()}
     _step("in-process floors")
     results.update(http=http, ready=ready, memory=mem, inprocess=_floors(models, args.catalog_items))
     _step("in-process parts of a request")

@@ -117,3 +117,13 @@ def _command(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:80].strip()
     except OSError:
         return "?"
+
+
+def import_seconds(statement: str, runs: int = 3) -> float:
+    """Median wall time of a fresh interpreter running ``statement``: what start-up pays before any app code."""
+    times = []
+    for _ in range(runs):
+        start = time.monotonic()
+        subprocess.run([sys.executable, "-c", statement], cwd=ROOT, check=True, capture_output=True, timeout=120)
+        times.append(time.monotonic() - start)
+    return sorted(times)[len(times) // 2]

@@ -116,7 +116,10 @@ def memory_table(memory: dict[str, Any], ready: dict[str, float]) -> list[str]:
     lines += ["", "an extra worker adds (private MiB, and / models' memory): "
               + ", ".join(f"{mode} {mib:.1f} ({mib * 1024 / memory['models_kib']:.2f}x)" for mode, mib in added.items()),
               "ready (first /readyz 200) after process start: "
-              + ", ".join(f"{mode} {seconds:.2f} s" for mode, seconds in ready.items())]
+              + ", ".join(f"{mode} {seconds:.2f} s" for mode, seconds in ready.items() if mode != "imports")]
+    if "imports" in ready:
+        lines.append("of which no server escapes (a fresh interpreter, median of 3): "
+                     + ", ".join(f"{label} {seconds:.2f} s" for label, seconds in ready["imports"].items()))
     return lines
 
 
