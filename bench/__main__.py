@@ -80,22 +80,18 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
     env = {"MLSERVICE_MODELS_CONFIG": str(args.models_config), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state")}
     log = run_dir / "servers.log"
     http, ready, mem = [], {}, {}
-    with procs.serve("floor", "bench.apps.floor:app", log, {}, config=PLAIN_CONF) as server:
-        _step("framework floor")
-        http.append(_measure(server, "floor", cases["risk"][1], 1, args))
-        mem["floor"] = memory.server_memory(server)
     with procs.serve("tutorial", "bench.apps.tutorial:app", log, {"BENCH_TUTORIAL_SPEC": str(cases["spec"])},
                      config=PLAIN_CONF) as server:
         http += _measure_cases(server, cases, args)
-    with procs.serve("service", "wsgi:app", log, env) as server:
+    # The floor stays up beside the service and runs just before each of its single-row cases:
+    # the machine's speed drifts by 10 to 20 % within minutes, and each c/a uses its own pair.
+    with procs.serve("floor", "bench.apps.floor:app", log, {}, config=PLAIN_CONF) as floor, \
+            procs.serve("service", "wsgi:app", log, env) as server:
         ready["current"] = server.ready_seconds
-        _step("service: GET /healthz (the stack's own cost per request, no model)")
-        http.append(_measure(server, "healthz", cases["empty"], 1, args))
-        http += _measure_cases(server, cases, args, ROW_CASES + COLUMN_CASES)
+        http += _paired(floor, server, "healthz", cases["empty"], args)
+        mem["floor"] = memory.server_memory(floor)
+        http += _measure_cases(server, cases, args, ROW_CASES + COLUMN_CASES, floor=floor)
         mem["after every case"] = memory.server_memory(server)
-    with procs.serve("floor", "bench.apps.floor:app", log, {}, config=PLAIN_CONF) as server:
-        _step("framework floor, again (ratios use the mean of both runs)")
-        http.append(_measure(server, "floor", cases["risk"][1], 1, args))
     # Memory compared like with like: a fresh server after the same single-row load as the floor's;
     # "no models" is the same service with an empty models config (its /risk answers 503).
     empty = run_dir / "no-models.toml"
@@ -158,27 +154,64 @@ COLUMN_CASES = ("risk/columns", "diagnose/columns")  # this service only: the tu
 
 
 def _measure_cases(server: procs.Server, cases: dict[str, Any], args: argparse.Namespace,
-                   names: tuple[str, ...] = ROW_CASES) -> list[dict[str, Any]]:
+                   names: tuple[str, ...] = ROW_CASES, floor: procs.Server | None = None) -> list[dict[str, Any]]:
+    """Each case's every batch size; with ``floor``, single rows come paired with a floor run."""
     out = []
     for case in names:
         for rows, body in cases[case].items():
+            if floor is not None and rows == 1:
+                out += _paired(floor, server, case, body, args)
+                continue
             _step(f"{server.name}: {case}, {rows} row(s) per request")
             out.append(_measure(server, case, body, rows, args))
     return out
 
 
-def _measure(server: procs.Server, case: str, body: Path, rows: int, args: argparse.Namespace) -> dict[str, Any]:
+#: A paired case alternates floor and service this many times, each for --seconds / PAIR_SLICES.
+PAIR_SLICES = 4
+
+
+def _paired(floor: procs.Server, server: procs.Server, case: str, body: Path,
+            args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The framework floor and ``case`` on the service in alternating slices: the pair a c/a
+    ratio compares, both seeing the same drift of the machine's speed."""
+    _step(f"framework floor and {server.name}, alternating: {case}, 1 row per request")
+    seconds = args.seconds / PAIR_SLICES
+    slices: dict[str, list[dict[str, Any]]] = {"floor": [], case: []}
+    for target, name in ((floor, "floor"), (server, case)):
+        _measure(target, name, body, 1, args, seconds=1.0)  # warm-up, every worker
+    for _ in range(PAIR_SLICES):
+        for target, name in ((floor, "floor"), (server, case)):
+            slices[name].append(_measure(target, name, body, 1, args, seconds=seconds, warm_up=False))
+    return [_combined(slices["floor"]) | {"pair": case}, _combined(slices[case])]
+
+
+def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Slices of one case as one run: totals over totals; p50 and p99 the mean of the slices'."""
+    requests, seconds = sum(p["requests"] for p in parts), sum(p["seconds"] for p in parts)
+    cpu, other = sum(p["cpu_s"] for p in parts), sum(p["other_cpu_pct"] * p["seconds"] for p in parts)
+    rate = requests / seconds
+    return parts[0] | {"req_s": rate, "rows_s": rate * parts[0]["rows"], "requests": requests, "seconds": seconds,
+                       "p50_ms": sum(p["p50_ms"] for p in parts) / len(parts),
+                       "p99_ms": sum(p["p99_ms"] for p in parts) / len(parts),
+                       "errors": sum(p["errors"] for p in parts), "cpu_s": cpu,
+                       "cpu_ms_per_req": cpu / max(requests, 1) * 1000, "other_cpu_pct": other / seconds}
+
+
+def _measure(server: procs.Server, case: str, body: Path, rows: int, args: argparse.Namespace,
+             seconds: float | None = None, warm_up: bool = True) -> dict[str, Any]:
     """A 1-second warm-up (every worker), then the timed run with CPU read from /proc around it."""
     path = "/" if case == "floor" else f"/{case}" + ("/batch" if rows > 1 and "/" not in case else "")
     method = "GET" if case == "healthz" else "POST"
-    wrk.run(server.url + path, body, 1, args.connections, method=method)
+    if warm_up:
+        wrk.run(server.url + path, body, 1, args.connections, method=method)
     before = server.cpu_seconds(), _own_seconds(), procs.machine_busy_seconds()
-    load = wrk.run(server.url + path, body, args.seconds, args.connections, method=method)
+    load = wrk.run(server.url + path, body, seconds or args.seconds, args.connections, method=method)
     after = server.cpu_seconds(), _own_seconds(), procs.machine_busy_seconds()
     cpu, own, busy = (now - then for now, then in zip(after, before))
     return {"server": server.name, "case": case, "rows": rows, "req_s": load.rate, "rows_s": load.rate * rows,
             "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors, "requests": load.requests,
-            "cpu_ms_per_req": cpu / max(load.requests, 1) * 1000,
+            "seconds": load.seconds, "cpu_s": cpu, "cpu_ms_per_req": cpu / max(load.requests, 1) * 1000,
             "other_cpu_pct": max(busy - cpu - own, 0.0) / load.seconds * 100}
 
 
@@ -221,8 +254,10 @@ def summary(results: dict[str, Any]) -> str:
              f"wrk {results['settings']['connections']} connections, {results['settings']['seconds']:g} s per case",
              f"load average before {_load_avg(results['loadavg_before'])}, after {_load_avg(results['loadavg_after'])}; "
              f"other busy processes before: {', '.join(results['busy_before']) or 'none'}", "",
-             "HTTP (a = framework floor, the mean of its two runs; b = tutorial-style app; c = this service; others' CPU: % of one core used by "
-             "other processes during the run, 0 on a quiet machine)", *report.http_table(results["http"]), "",
+             "HTTP (a = framework floor, run alternately with each single-row case of the service, 4 slices each; "
+             "c/a compares that pair; p50, p99: the mean of the slices'; b = "
+             "tutorial-style app; c = this service; others' CPU: % of one core used by other processes during the run, "
+             "0 on a quiet machine)", *report.http_table(results["http"]), "",
              "In process", *report.floors_table(results["inprocess"]), "",
              "In process, the parts of one request (µs per request)", *report.parts_table(results["parts"]), "",
              "Memory and start-up", *report.memory_table(results["memory"], results["ready"]), "",

@@ -32,19 +32,21 @@ def find(http: list[dict[str, Any]], server: str, case: str, rows: int = 1) -> d
     return next(r for r in http if r["server"] == server and r["case"] == case and r["rows"] == rows)
 
 
-def floor_of(http: list[dict[str, Any]]) -> dict[str, float]:
-    """The floor's req/s and p99, averaged over its runs (first and last of the HTTP part):
-    the cheapest request, it is the one scheduling noise moves most (10 to 15 % run to run)."""
+def floor_of(http: list[dict[str, Any]], case: str) -> dict[str, Any]:
+    """The floor run paired with the service's single-row ``case`` (measured just before it);
+    results without pairs (older runs) fall back to the mean of every floor run."""
     runs = [r for r in http if r["server"] == "floor"]
+    paired = [r for r in runs if r.get("pair") == case]
+    if paired:
+        return paired[0]
     return {key: sum(r[key] for r in runs) / len(runs) for key in ("req_s", "p99_ms")}
 
 
 def checks(results: dict[str, Any]) -> list[Check]:
     http, floors, memory = results["http"], results["inprocess"], results["memory"]
-    floor = floor_of(http)
     out = []
     for case in ("risk", "diagnose"):
-        service, tutorial = find(http, "service", case), find(http, "tutorial", case)
+        service, tutorial, floor = find(http, "service", case), find(http, "tutorial", case), floor_of(http, case)
         out += [
             Check(f"/{case} single row vs tutorial (c/b req/s)", service["req_s"] / tutorial["req_s"], 3.0, True),
             Check(f"/{case} single row vs floor (c/a req/s)", service["req_s"] / floor["req_s"], 0.6, True),
@@ -56,7 +58,8 @@ def checks(results: dict[str, Any]) -> list[Check]:
         ]
     recommend = floors["recommend"]
     out += [
-        Check("/recommend top-10 vs floor (c/a req/s)", find(http, "service", "recommend")["req_s"] / floor["req_s"], 0.5, True),
+        Check("/recommend top-10 vs floor (c/a req/s)",
+              find(http, "service", "recommend")["req_s"] / floor_of(http, "recommend")["req_s"], 0.5, True),
         Check("1M-item catalog top-10 cost vs MovieLens", recommend["catalog_us"] / recommend["movielens_us"], 20.0, False),
     ]
     added, without = memory["current"]["added_per_worker_kib"], memory["no models"]["added_per_worker_kib"]
@@ -70,7 +73,6 @@ def checks(results: dict[str, Any]) -> list[Check]:
 
 
 def http_table(http: list[dict[str, Any]]) -> list[str]:
-    floor = floor_of(http)
     lines = [_row("server", "case", "rows/req", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "c/a", "c/b",
                   "others' CPU %"), _row(*["---"] * 12)]
     for r in http:
@@ -78,8 +80,9 @@ def http_table(http: list[dict[str, Any]]) -> list[str]:
         if r["server"] == "service":
             tutorial = [t for t in http if t["server"] == "tutorial" and (t["case"], t["rows"]) == (r["case"], r["rows"])]
             ratio_b = f"{r['req_s'] / tutorial[0]['req_s']:.2f}" if tutorial else ""
-            ratio_a = f"{r['req_s'] / floor['req_s']:.2f}" if r["rows"] == 1 else ""
-        lines.append(_row(r["server"], r["case"], r["rows"], f"{r['req_s']:.0f}", f"{r['rows_s']:.0f}",
+            ratio_a = f"{r['req_s'] / floor_of(http, r['case'])['req_s']:.2f}" if r["rows"] == 1 else ""
+        case = f"paired with {r['pair']}" if r.get("pair") else r["case"]
+        lines.append(_row(r["server"], case, r["rows"], f"{r['req_s']:.0f}", f"{r['rows_s']:.0f}",
                           f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", r["errors"], f"{r['cpu_ms_per_req']:.3f}",
                           ratio_a, ratio_b, f"{r['other_cpu_pct']:.0f}"))
     return lines
