@@ -33,7 +33,7 @@ def find(http: list[dict[str, Any]], server: str, case: str, rows: int = 1) -> d
 
 
 def floor_of(http: list[dict[str, Any]], case: str) -> dict[str, Any]:
-    """The floor run paired with the service's single-row ``case`` (measured just before it);
+    """The floor run paired with the service's single-row ``case`` (alternating with it);
     results without pairs (older runs) fall back to the mean of every floor run."""
     runs = [r for r in http if r["server"] == "floor"]
     paired = [r for r in runs if r.get("pair") == case]
