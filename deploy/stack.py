@@ -26,12 +26,16 @@ from deploy import render  # noqa: E402
 from deploy.processes import ROOT, Nginx, Replica, free_port, wait_for  # noqa: E402
 
 
+#: nginx's defaults live in one place, ``render.NginxSettings``; the stack and the CLI take theirs from it.
+DEFAULTS = render.NginxSettings
+
+
 class Stack:
     """nginx + ``replicas`` gunicorn masters of ``workers`` workers each, all on 127.0.0.1."""
 
     def __init__(self, run_dir: Path, *, replicas: int = 2, workers: int = 2, port: int | None = None,
-                 env: Mapping[str, str] | None = None, rate_per_second: int = 50, burst: int = 100,
-                 admin_allow: tuple[str, ...] = ("127.0.0.1", "::1")) -> None:
+                 env: Mapping[str, str] | None = None, rate_per_second: int = DEFAULTS.rate_per_second,
+                 burst: int = DEFAULTS.burst, admin_allow: tuple[str, ...] = DEFAULTS.admin_allow) -> None:
         self.run_dir = Path(run_dir).resolve()
         self.env = dict(env or {})
         self.replicas = [Replica(i, self.run_dir, workers, env=self.env) for i in range(replicas)]
@@ -113,8 +117,10 @@ def print_site(args: argparse.Namespace) -> int:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=int, default=50, help="requests per second per client (default 50)")
-    parser.add_argument("--burst", type=int, default=100, help="requests over the rate served at once (100)")
+    parser.add_argument("--rate", type=int, default=DEFAULTS.rate_per_second,
+                        help="requests per second per client (default %(default)s)")
+    parser.add_argument("--burst", type=int, default=DEFAULTS.burst,
+                        help="requests over the rate served at once (default %(default)s)")
     parser.add_argument("--run-dir", type=Path, default=ROOT / "run")
     parser.add_argument("--port", type=int, default=int(os.environ.get("MLSERVICE_STACK_PORT", 8080)))
     parser.add_argument("--replicas", type=int, default=2)
