@@ -24,6 +24,20 @@ PIMA = ["npreg", "glu", "bp", "skin", "bmi", "ped", "age"]
 PATIENT = {"pregnancies": 2, "glucose": 150.0, "blood_pressure": 70.0, "skin_thickness": 30.0,
            "bmi": 33.0, "pedigree": 0.5, "age": 40}
 PATIENT_ROW = [2, 150.0, 70.0, 30.0, 33.0, 0.5, 40]
+#: Example inputs for the committed models (the second applicant leaves the optional fields out).
+APPLICANTS = [
+    {"seniority": 9, "home": "rent", "time": 60, "age": 30, "marital": "married", "records": "no",
+     "job": "freelance", "expenses": 73, "income": 129, "assets": 0, "debt": 0, "amount": 800, "price": 846},
+    {"seniority": 0, "time": 60, "age": 22, "records": "yes", "expenses": 35, "amount": 1800, "price": 1900},
+    {"seniority": 25, "home": "owner", "time": 24, "age": 52, "marital": "married", "records": "no",
+     "job": "fixed", "expenses": 60, "income": 300.5, "assets": 20000, "debt": 0, "amount": 500, "price": 2000},
+]
+PATIENTS = [
+    {"pregnancies": 6, "glucose": 148, "blood_pressure": 72, "skin_thickness": 35, "bmi": 33.6, "pedigree": 0.627, "age": 50},
+    {"pregnancies": 1, "glucose": 85, "blood_pressure": 66, "skin_thickness": 29, "bmi": 26.6, "pedigree": 0.351, "age": 31},
+]
+#: The use-case settings every tiny diagnose artifact is deployed with.
+SETTINGS = {"threshold": 0.5}
 
 
 def tiny_patients(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -121,3 +135,28 @@ def copy_of(name: str, root: Path, version: str = "9.0.0", settings: dict[str, A
     (folder / "card.json").write_text(json.dumps(card))
     return {"version": version, "artifact": str(folder / "model.joblib"), "sha256": spec.sha256,
             "settings": dict(spec.settings if settings is None else settings)}
+
+
+# -- Changes a swap test applies to a deployed tiny artifact ----------------------------
+
+
+def corrupt(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` pointing at a copy of its artifact with one byte flipped (its pinned digest kept)."""
+    bad = Path(entry["artifact"]).with_name("corrupt.joblib")
+    data = bytearray(Path(entry["artifact"]).read_bytes())
+    data[100] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    return {**entry, "version": "0.2.0", "artifact": str(bad)}
+
+
+def other_features(tmp_path: Path) -> dict[str, Any]:
+    """A sound artifact whose card names features the diagnose use case does not send."""
+    features = [{"name": n, "type": "number"} for n in ["npreg", "glucose", "bp", "skin", "bmi", "ped", "age"]]
+    entry = write_artifact(tmp_path / "other", tiny_diagnose_model(2), version="0.3.0", features=features)
+    return {**entry, "settings": SETTINGS}
+
+
+def with_canary(versions: dict[str, Any], share: float) -> dict[str, Any]:
+    """A diagnose config serving 0.1.0, with 0.2.0 as the canary for ``share`` of subjects."""
+    canary = {k: v for k, v in versions["0.2.0"].items() if k != "settings"}
+    return {"diagnose": {**versions["0.1.0"], "canary": {**canary, "share": share}}}

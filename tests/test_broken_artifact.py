@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import committed_specs, copy_of
-from tests.test_predictions import APPLICANTS, PATIENTS
+from tests.factories import APPLICANTS, PATIENTS, committed_specs, copy_of
 
 
 @pytest.mark.parametrize("broken", ["risk", "diagnose", "recommend"])

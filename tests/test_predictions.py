@@ -10,21 +10,10 @@ import pytest
 
 from mlservice.registry.card import read_card
 
-from tests.factories import committed_specs
+from tests.factories import APPLICANTS, PATIENTS, committed_specs
 
 SPECS = committed_specs()
 
-APPLICANTS = [
-    {"seniority": 9, "home": "rent", "time": 60, "age": 30, "marital": "married", "records": "no",
-     "job": "freelance", "expenses": 73, "income": 129, "assets": 0, "debt": 0, "amount": 800, "price": 846},
-    {"seniority": 0, "time": 60, "age": 22, "records": "yes", "expenses": 35, "amount": 1800, "price": 1900},
-    {"seniority": 25, "home": "owner", "time": 24, "age": 52, "marital": "married", "records": "no",
-     "job": "fixed", "expenses": 60, "income": 300.5, "assets": 20000, "debt": 0, "amount": 500, "price": 2000},
-]
-PATIENTS = [
-    {"pregnancies": 6, "glucose": 148, "blood_pressure": 72, "skin_thickness": 35, "bmi": 33.6, "pedigree": 0.627, "age": 50},
-    {"pregnancies": 1, "glucose": 85, "blood_pressure": 66, "skin_thickness": 29, "bmi": 26.6, "pedigree": 0.351, "age": 31},
-]
 
 
 def direct(name: str) -> Any:

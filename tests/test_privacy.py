@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mlservice.registry import kinds
-from tests.test_predictions import APPLICANTS, PATIENTS
+from tests.factories import APPLICANTS, PATIENTS
 
 CANARY_NUMBER = 137.0123456789
 CANARY_TEXT = "CANARY-7f3a9"

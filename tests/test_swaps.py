@@ -11,10 +11,8 @@ from prometheus_client import REGISTRY
 from mlservice import create_app
 from mlservice.registry.extension import EXTENSION
 from mlservice.registry.deployment import bucket
-from tests.factories import PATIENT, tiny_diagnose_model, write_artifact, write_models_config
-
-SETTINGS = {"threshold": 0.5}
-
+from tests.factories import (PATIENT, SETTINGS, corrupt, other_features, tiny_diagnose_model, with_canary, write_artifact,
+                             write_models_config)
 
 @pytest.fixture()
 def versions(tmp_path: Path) -> dict[str, dict[str, Any]]:
@@ -57,20 +55,6 @@ def test_good_change_applies_on_refresh(deploy, versions):
     assert served_version(client) == "0.2.0"
     assert client.get("/readyz").json["rejected"] == {}
     assert app.extensions[EXTENSION].refresh() is False
-
-
-def corrupt(entry: dict[str, Any]) -> dict[str, Any]:
-    bad = Path(entry["artifact"]).with_name("corrupt.joblib")
-    data = bytearray(Path(entry["artifact"]).read_bytes())
-    data[100] ^= 0xFF
-    bad.write_bytes(bytes(data))
-    return {**entry, "version": "0.2.0", "artifact": str(bad)}
-
-
-def other_features(tmp_path: Path) -> dict[str, Any]:
-    features = [{"name": n, "type": "number"} for n in ["npreg", "glucose", "bp", "skin", "bmi", "ped", "age"]]
-    entry = write_artifact(tmp_path / "other", tiny_diagnose_model(2), version="0.3.0", features=features)
-    return {**entry, "settings": SETTINGS}
 
 
 BAD_CHANGES = {
@@ -162,11 +146,6 @@ def test_an_artifact_finished_after_its_config_is_picked_up(deploy, versions, tm
     (target / "model.joblib").write_bytes(complete)
     assert app.extensions[EXTENSION].refresh() is True
     assert served_version(app.test_client()) == "0.2.0"
-
-
-def with_canary(versions: dict[str, Any], share: float) -> dict[str, Any]:
-    canary = {k: v for k, v in versions["0.2.0"].items() if k != "settings"}
-    return {"diagnose": {**versions["0.1.0"], "canary": {**canary, "share": share}}}
 
 
 def test_canary_share_is_sticky_per_subject(deploy, versions):

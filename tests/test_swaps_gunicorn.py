@@ -11,15 +11,14 @@ import pytest
 import requests
 
 from deploy.processes import ROOT, Replica, children, wait_for
-from tests.factories import PATIENT, tiny_diagnose_model, write_artifact, write_models_config
+from tests.factories import (PATIENT, SETTINGS, corrupt, other_features, tiny_diagnose_model, with_canary, write_artifact,
+                             write_models_config)
 from tests.load import Load, numbered
-from tests.test_swaps import corrupt, other_features, with_canary
 
 pytestmark = pytest.mark.integration  # real gunicorn
 
 POLL = 0.3
 BOUND = 10.0  # seconds within which every worker must serve a good change
-SETTINGS = {"threshold": 0.5}
 
 
 @pytest.fixture(scope="module")
