@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mlservice.registry import fastpath
-from mlservice.registry.kinds import positive_probability, recommend
+from mlservice.registry.kinds import recommend
 from mlservice.registry.model import LoadedModel
 
 BATCH = 1000
@@ -42,11 +42,11 @@ def classifier(model: LoadedModel) -> dict[str, float]:
     return {
         "sklearn_one_us": per_call(lambda: pipeline.predict_proba(np.array(one, dtype=object))) * 1e6,
         "numpy_one_us": per_call(lambda: 1.0 / (1.0 + np.exp(-(x_one @ coef + intercept)))) * 1e6,
-        "served_one_us": per_call(lambda: positive_probability(pipeline, one)) * 1e6,
+        "served_one_us": per_call(lambda: fastpath.positive(model, one)) * 1e6,
         "sklearn_rows_per_s": BATCH / per_call(lambda: pipeline.predict_proba(np.array(batch, dtype=object))),
         "numpy_rows_per_s": BATCH / per_call(lambda: 1.0 / (1.0 + np.exp(-(x_batch @ coef + intercept)))),
-        "served_rows_per_s": BATCH / per_call(lambda: positive_probability(pipeline, batch)),
-        "fast_path": float(fastpath.attached(pipeline) is not None),
+        "served_rows_per_s": BATCH / per_call(lambda: fastpath.positive(model, batch)),
+        "fast_path": float(model.fast_path is not None),
     }
 
 

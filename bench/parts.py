@@ -18,7 +18,8 @@ from bench.inprocess import per_call
 from mlservice import schemas
 from mlservice.diagnose import schemas as diagnose_schemas
 from mlservice.diagnose import service as diagnose_service
-from mlservice.registry.kinds import positive_probability, to_rows
+from mlservice.registry import fastpath
+from mlservice.registry.kinds import to_rows
 from mlservice.risk import schemas as risk_schemas
 from mlservice.risk import service as risk_service
 
@@ -53,7 +54,7 @@ def _one_path(app: Flask, model: Any, body: Any, load: Any, dump: Any, serve: Ca
     return {
         "validate (compiled)": _us(lambda: load.load(body)),
         "validate (marshmallow)": _marshmallow(lambda: load.load(body)),
-        "probability (served path)": _us(lambda: positive_probability(model.estimator, rows)),
+        "probability (served path)": _us(lambda: fastpath.positive(model, rows)),
         "service call (probability, explanations, warnings)": _us(lambda: serve(valid)),
         "dump (compiled)": _us(lambda: dump.dump(answer)),
         "dump (marshmallow)": _marshmallow(lambda: dump.dump(answer)),

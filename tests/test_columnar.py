@@ -8,6 +8,7 @@ that draw warnings and, for diagnose, abstentions). Each set goes to
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,6 @@ from prometheus_client import REGISTRY
 
 from mlservice.diagnose.schemas import PatientSchema
 from mlservice.explain.terms import StepTerm
-from mlservice.registry import fastpath
 from mlservice.registry.extension import EXTENSION
 from mlservice.risk.schemas import ApplicantSchema
 
@@ -185,7 +185,9 @@ def test_without_a_fast_path_the_pipeline_answers_for_columns_too(app, client, n
     model = served(app, name)
     rows = golden_rows(model) + seeded_rows(model, 200, seed=15)
     fast = column_answer(client, name, rows, model)
-    monkeypatch.setattr(fastpath, "attached", lambda estimator: None)
+    registry = app.extensions[EXTENSION]
+    pathless = replace(registry.deployments[name], default=replace(model, fast_path=None))
+    monkeypatch.setattr(registry, "deployments", {**registry.deployments, name: pathless})
     calls = []
     predict_proba = type(model.estimator).predict_proba
     monkeypatch.setattr(type(model.estimator), "predict_proba", lambda self, X: calls.append(len(X)) or predict_proba(self, X))

@@ -1,7 +1,6 @@
 """The verified fast path: the pipeline's probabilities without calling the pipeline, or nothing."""
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +19,6 @@ from mlservice.explain.linear import scorecard_form, standardized_form
 from mlservice.explain.verify import verified
 from mlservice.registry import fastpath
 from mlservice.registry.card import ModelCard
-from mlservice.registry.kinds import positive_probability
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.spec import ModelSpec
 from mlservice.transforms import to_float
@@ -86,14 +84,20 @@ def model(request) -> LoadedModel:
     return standardized() if request.param == "standardized" else scorecard()
 
 
-def test_attached_path_reproduces_the_pipeline_on_one_row_and_on_batches(model):
-    path = fastpath.attach(model)
-    assert path is not None and fastpath.attached(model.estimator) is path
+def with_path(model: LoadedModel) -> LoadedModel:
+    """``model`` as the loader leaves it: with its verified path, which must exist."""
+    path = fastpath.verified_path(model)
+    assert path is not None
+    return replace(model, fast_path=path)
+
+
+def test_the_verified_path_reproduces_the_pipeline_on_one_row_and_on_batches(model):
+    served = with_path(model)
     rows = fastpath.check_rows(model.extras["explainer"], model.card, n=300, seed=11)
     rows = [r for r in rows if fastpath.UNSEEN not in r]
     want = model.estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
-    batch = positive_probability(model.estimator, rows)
-    single = np.array([positive_probability(model.estimator, [r])[0] for r in rows])
+    batch = fastpath.positive(served, rows)
+    single = np.array([fastpath.positive(served, [r])[0] for r in rows])
     assert np.abs(batch - want).max() <= 1e-9
     assert np.abs(single - want).max() <= 1e-9
 
@@ -101,11 +105,10 @@ def test_attached_path_reproduces_the_pipeline_on_one_row_and_on_batches(model):
 def test_a_path_that_differs_from_the_pipeline_is_refused(model, caplog):
     form = model.extras["explainer"]
     wrong = loaded(model.estimator, model.card, replace(form, base=form.base + 1e-6))
-    assert fastpath.attach(wrong) is None
-    assert fastpath.attached(model.estimator) is None
+    assert fastpath.verified_path(wrong) is None
     assert "fast path refused" in caplog.text
     row = [list(g["input"]) for g in model.card.golden][:1]
-    assert positive_probability(model.estimator, row)[0] == model.estimator.predict_proba(np.array(row, dtype=object))[0, 1]
+    assert fastpath.positive(wrong, row)[0] == model.estimator.predict_proba(np.array(row, dtype=object))[0, 1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,8 +131,8 @@ def test_a_wrong_single_row_path_is_refused(model, caplog):
     bent = AdditiveForm(form.features, (OffByOneRow(form.terms[0]), *form.terms[1:]), form.base)
     with pytest.raises(NotAdditive, match="single-row path differs"):
         verified(bent, model.estimator, model.card)
-    assert fastpath.attach(loaded(model.estimator, model.card, bent)) is None
-    assert "the single-row path differs" in caplog.text and fastpath.attached(model.estimator) is None
+    assert fastpath.verified_path(loaded(model.estimator, model.card, bent)) is None
+    assert "the single-row path differs" in caplog.text
 
 
 def test_explained_rows_are_the_pipelines_with_or_without_a_fast_path(model):
@@ -138,8 +141,9 @@ def test_explained_rows_are_the_pipelines_with_or_without_a_fast_path(model):
     rows = [r for r in fastpath.check_rows(form, model.card, n=100, seed=5) if fastpath.UNSEEN not in r]
     want = model.estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
     parts = form.contributions(rows)[1].tolist()
+    assert model.fast_path is None
     served = [fastpath.explained(model, rows)]
-    assert fastpath.attach(model) is not None
+    model = with_path(model)
     singles = [fastpath.explained(model, [row]) for row in rows]
     served += [fastpath.explained(model, rows), ([p for [p], _ in singles], [c for _, [c] in singles])]
     for probabilities, contributions in served:
@@ -147,37 +151,25 @@ def test_explained_rows_are_the_pipelines_with_or_without_a_fast_path(model):
         assert contributions == parts
 
 
-def test_without_an_additive_form_nothing_is_attached():
+def test_without_an_additive_form_there_is_no_path():
     model = standardized()
-    assert fastpath.attach(loaded(model.estimator, model.card, None)) is None
-    assert fastpath.attached(model.estimator) is None
+    assert fastpath.verified_path(loaded(model.estimator, model.card, None)) is None
 
 
 def test_a_value_the_path_cannot_take_goes_to_the_pipeline():
-    model = standardized()
-    assert fastpath.attach(model) is not None
+    model = with_path(standardized())
     odd = [[object(), *PATIENT_ROW[1:]]]
     with pytest.raises(Exception) as by_pipeline:
         model.estimator.predict_proba(np.array(odd, dtype=object))
     with pytest.raises(type(by_pipeline.value)):
-        positive_probability(model.estimator, odd)
-
-
-def test_the_path_goes_with_its_estimator():
-    model = standardized()
-    fastpath.attach(model)
-    key = id(model.estimator)
-    assert key in fastpath._PATHS
-    del model
-    gc.collect()
-    assert key not in fastpath._PATHS
+        fastpath.positive(model, odd)
 
 
 def test_served_models_carry_a_fast_path(make_app, tiny_entry):
     """Through the registry: a loaded model serves through its verified path, and answers as the pipeline."""
     app = make_app({"diagnose": tiny_entry})
     model = app.extensions["model_registry"].deployments["diagnose"].default
-    assert fastpath.attached(model.estimator) is not None
+    assert model.fast_path is not None
     answer = app.test_client().post("/diagnose", json=PATIENT).get_json()
     want = model.estimator.predict_proba(np.array([PATIENT_ROW], dtype=object))[0, 1]
     assert abs(answer["probability"] - want) <= 1e-9

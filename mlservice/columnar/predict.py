@@ -30,10 +30,9 @@ def serve_columns(name: str, columns: Columns, run: Callable[[LoadedModel, Colum
 
 def explain(model: LoadedModel, columns: Columns) -> tuple[np.ndarray, np.ndarray]:
     """(P(class 1) per row, n x p contributions in ``model.columns`` order), as ``fastpath.explained`` gives them."""
-    path = fastpath.attached(model.estimator)
-    if path is not None:
+    if model.fast_path is not None:
         try:
-            return path.columns([columns[name] for name in model.columns])
+            return model.fast_path.columns([columns[name] for name in model.columns])
         except (TypeError, ValueError, KeyError):
             pass
     probabilities, parts = fastpath.explained(model, columns.rows(model.columns))

@@ -9,19 +9,17 @@ against the pipeline), with a plain-Python function per feature for single rows
 and NumPy for batches. Its probability is the sigmoid of those very
 contributions, so a use case that shows them gets both in one pass (``explained``).
 
-A fast path is attached to an estimator only after both paths reproduce the
-pipeline's ``predict_proba`` within ``TOLERANCE`` on the card's golden rows and
-on seeded probes (every category, missing values, bin edges, values beyond the
-training range). Anything else, or any failure, attaches nothing and the
-pipeline serves, as before. :func:`mlservice.registry.kinds.positive_probability`
-looks the path up; a call the path cannot take (an unexpected value type) goes
-to the pipeline too.
+A fast path is kept on the loaded model (``LoadedModel.fast_path``) only after
+both paths reproduce the pipeline's ``predict_proba`` within ``TOLERANCE`` on the
+card's golden rows and on seeded probes (every category, missing values, bin
+edges, values beyond the training range). Anything else, or any failure, gives
+no path and the pipeline serves, as before; so does a call the path cannot take
+(an unexpected value type).
 """
 from __future__ import annotations
 
 import logging
 import math
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +29,7 @@ import numpy as np
 from mlservice.explain.additive import AdditiveForm, sigmoid
 from mlservice.explain.linear import UNSEEN
 from mlservice.explain.verify import probe_rows
+from mlservice.registry.kinds import positive_probability
 
 if TYPE_CHECKING:
     from mlservice.registry.model import LoadedModel
@@ -39,9 +38,6 @@ log = logging.getLogger(__name__)
 TOLERANCE = 1e-9
 N_PROBES = 256
 PROBE_SEED = 1  # the explainer's own check uses seed 0: these are other rows
-
-#: id(estimator) -> (weak reference to it, its path); an entry goes when its estimator does.
-_PATHS: dict[int, tuple[weakref.ref, "AdditivePath"]] = {}
 
 
 class FastPathRefused(ValueError):
@@ -84,8 +80,8 @@ def _scored(base: float, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sigmoid(base + matrix.sum(axis=1)), matrix
 
 
-def attach(model: "LoadedModel") -> AdditivePath | None:
-    """Compile and verify ``model``'s fast path and attach it to its estimator; None if refused.
+def verified_path(model: "LoadedModel") -> AdditivePath | None:
+    """``model``'s fast path, compiled and verified against its pipeline; None if refused.
 
     The seam: only binary classifiers whose use case built an additive form
     (``extras["explainer"]``) get one; other kinds serve through their estimator.
@@ -96,7 +92,6 @@ def attach(model: "LoadedModel") -> AdditivePath | None:
     try:
         path = AdditivePath(form)
         verify(path, model.estimator, check_rows(form, model.card))
-        _remember(model.estimator, path)
     except Exception as exc:  # noqa: BLE001 - any failure means: serve through the pipeline
         log.warning("fast path refused name=%s version=%s reason=%s; the pipeline serves",
                     model.spec.name, model.spec.version, exc if isinstance(exc, FastPathRefused) else type(exc).__name__)
@@ -104,10 +99,14 @@ def attach(model: "LoadedModel") -> AdditivePath | None:
     return path
 
 
-def attached(estimator: Any) -> AdditivePath | None:
-    """The verified fast path of this very estimator object, if one was attached."""
-    entry = _PATHS.get(id(estimator))
-    return entry[1] if entry is not None and entry[0]() is estimator else None
+def positive(model: "LoadedModel", rows: list[list[Any]]) -> np.ndarray:
+    """P(class 1) per row: through the model's fast path, else (or for a value it cannot take) the pipeline."""
+    if model.fast_path is not None:
+        try:
+            return model.fast_path.positive(rows)
+        except (TypeError, ValueError, KeyError):
+            pass
+    return positive_probability(model.estimator, rows)
 
 
 def explained(model: "LoadedModel", rows: list[list[Any]]) -> tuple[list[float], list[list[float]]]:
@@ -115,15 +114,14 @@ def explained(model: "LoadedModel", rows: list[list[Any]]) -> tuple[list[float],
 
     One pass through the verified fast path when the model has one; otherwise (or
     for a value that path cannot take) the pipeline's probabilities, as
-    :func:`mlservice.registry.kinds.positive_probability` would give them.
+    :func:`positive` would give them.
     """
-    path = attached(model.estimator)
-    if path is not None:
+    if model.fast_path is not None:
         try:
-            return path.explain(rows)
+            return model.fast_path.explain(rows)
         except (TypeError, ValueError, KeyError):
             pass
-    probabilities = model.estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
+    probabilities = positive_probability(model.estimator, rows)
     _, contributions = model.extras["explainer"].contributions(rows)
     return probabilities.tolist(), contributions.tolist()
 
@@ -158,11 +156,6 @@ def _pipeline_positive(estimator: Any, rows: list[list[Any]]) -> tuple[list[list
 
 def _predict(estimator: Any, rows: list[list[Any]]) -> np.ndarray:
     return np.asarray(estimator.predict_proba(np.array(rows, dtype=object))[:, 1], dtype=np.float64)
-
-
-def _remember(estimator: Any, path: AdditivePath) -> None:
-    key = id(estimator)
-    _PATHS[key] = (weakref.ref(estimator, lambda _ref: _PATHS.pop(key, None)), path)
 
 
 def _sigmoid(z: float) -> float:

@@ -1,9 +1,9 @@
 """How to call each kind of model, so the registry can replay golden examples.
 
-The same functions serve requests, so a model that passes its golden examples
-at load time is exercised exactly the way it will be in production. Golden
-examples are replayed before a fast path is attached (``registry.fastpath``),
-so they check the pipeline; the fast path is then checked against the pipeline.
+Golden examples check the pipeline itself (``positive_probability``), before any
+fast path exists; a classifier's fast path is then checked against the pipeline
+(``registry.fastpath``), which it falls back to. Recommendations are served by
+``recommend`` itself, so their golden examples exercise the production call.
 """
 from __future__ import annotations
 
@@ -11,23 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.registry import fastpath
-
 TOLERANCE = 1e-9
 
 
 def positive_probability(estimator: Any, rows: list[list[Any]]) -> np.ndarray:
-    """P(class 1) for rows in the card's feature order (``None`` = missing).
+    """The pipeline's P(class 1) for rows in the card's feature order (``None`` = missing).
 
-    Through the estimator's verified fast path when it has one; a value that path
-    cannot take goes to the pipeline, which answers (or fails) as it always did.
+    Serving goes through ``registry.fastpath`` (``positive``, ``explained``), which
+    falls back to this whenever a model has no verified fast path.
     """
-    path = fastpath.attached(estimator)
-    if path is not None:
-        try:
-            return path.positive(rows)
-        except (TypeError, ValueError, KeyError):
-            pass
     return estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
 
 

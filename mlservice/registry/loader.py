@@ -42,8 +42,7 @@ def load_model(spec: ModelSpec, use_case: UseCase) -> LoadedModel:
     if failed:
         raise ModelLoadError(f"{failed} of {len(card.golden)} golden examples differ from the card")
     model = _prepared(use_case, LoadedModel(spec, card, estimator, columns, settings, datetime.now(timezone.utc)))
-    fastpath.attach(model)  # only if it matches the pipeline; otherwise the pipeline serves
-    return model
+    return replace(model, fast_path=fastpath.verified_path(model))  # None unless it matches the pipeline
 
 
 def sha256_hex(data: bytes) -> str:

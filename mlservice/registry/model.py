@@ -4,10 +4,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlservice.registry.card import ModelCard
 from mlservice.registry.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from mlservice.registry.fastpath import AdditivePath
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,8 @@ class LoadedModel:
     loaded_at: datetime
     #: What the use case derived from this model at load (``UseCase.prepare``), e.g. its explainer.
     extras: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: Its probabilities without a scikit-learn call, verified at load (``registry.fastpath``); None: the pipeline serves.
+    fast_path: AdditivePath | None = field(default=None, compare=False)
 
     @property
     def ref(self) -> dict[str, str]:
