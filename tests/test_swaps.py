@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from mlservice import create_app
 from mlservice.registry.extension import EXTENSION
 from mlservice.registry.deployment import bucket
+from mlservice.registry.spec import missing_entry, unknown_name
 from tests.factories import (PATIENT, SETTINGS, corrupt, other_features, tiny_diagnose_model, with_canary, write_artifact,
                              write_models_config)
 
@@ -196,3 +197,7 @@ def test_models_check_gate(tmp_path, versions):
     failed = CliRunner().invoke(main, ["models", "check", "--only", "diagnose", str(bad)])
     assert failed.exit_code == 1
     assert "diagnose" in failed.output and "digest mismatch" in failed.output
+    stray = write_models_config(tmp_path / "stray.toml", {"fraud": versions["0.1.0"]})
+    out = CliRunner().invoke(main, ["models", "check", "--only", "diagnose", str(stray)])
+    assert out.exit_code == 1  # the service's own words for both (registry.spec)
+    assert missing_entry("diagnose", stray) in out.output and unknown_name("fraud", ["diagnose"]) in out.output

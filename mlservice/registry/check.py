@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlservice.registry.deployment import load_deployment
 from mlservice.registry.loader import ModelLoadError
-from mlservice.registry.spec import ConfigError, read_models_config
+from mlservice.registry.spec import ConfigError, missing_entry, read_models_config, unknown_name
 from mlservice.usecase import UseCase
 
 
@@ -25,10 +25,10 @@ def check_config(path: Path, use_cases: Iterable[UseCase]) -> list[CheckResult]:
         specs = read_models_config(path)
     except ConfigError as exc:
         return [CheckResult("config", False, str(exc))]
-    results = [CheckResult(n, False, "no use case of this name") for n in sorted(specs.keys() - by_name.keys())]
+    results = [CheckResult(n, False, unknown_name(n, by_name)) for n in sorted(specs.keys() - by_name.keys())]
     for name, use_case in sorted(by_name.items()):
         if name not in specs:
-            results.append(CheckResult(name, False, f"no [models.{name}] entry"))
+            results.append(CheckResult(name, False, missing_entry(name, path)))
             continue
         try:
             deployment = load_deployment(specs[name], use_case, lambda _: None)

@@ -25,7 +25,8 @@ from mlservice.observability import metrics
 from mlservice.registry.deployment import Deployment, load_deployment
 from mlservice.registry.loader import ModelLoadError
 from mlservice.registry.model import LoadedModel
-from mlservice.registry.spec import ConfigError, DeploymentSpec, ModelSpec, parse_models_config
+from mlservice.registry.spec import (ConfigError, DeploymentSpec, ModelSpec, missing_entry, parse_models_config,
+                                     unknown_name)
 from mlservice.registry.state import LastGood, default_state_dir
 from mlservice.registry.watch import Watcher
 from mlservice.usecase import UseCase
@@ -82,11 +83,11 @@ class ModelRegistry:
             if spec is not None:
                 self._apply(name, spec, use_case, deployments, failures, fallback.get(name))
                 continue
-            _fail(failures, name, error or f"no [models.{name}] entry in {self.config_path}")
+            _fail(failures, name, error or missing_entry(name, self.config_path))
             if _behind(deployments.get(name), fallback.get(name)):
                 self._fall_back(name, fallback[name], use_case, deployments)
         for name in specs.keys() - self.use_cases.keys() - self.elsewhere:
-            _fail(failures, name, f"no use case named {name}; known: {', '.join(sorted(self.use_cases))}")
+            _fail(failures, name, unknown_name(name, self.use_cases))
         changed = deployments != self.deployments
         self.deployments, self.failures = deployments, failures  # the atomic switch: views never see a half-built dict
         self._publish_readiness()

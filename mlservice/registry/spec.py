@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,13 @@ def _version(name: str, table: dict[str, Any], base: Path, settings: dict[str, A
     if not _HEX64.match(sha256):
         raise ConfigError(f"{where} sha256 is not 64 hex digits")
     return ModelSpec(name, table["version"], (base / table["artifact"]).resolve(), sha256, settings)
+
+
+def missing_entry(name: str, path: Path) -> str:
+    """Why a use case has no model: said the same by the service and by ``mlservice models check``."""
+    return f"no [models.{name}] entry in {path}"
+
+
+def unknown_name(name: str, known: Iterable[str]) -> str:
+    """Why a config entry serves nothing: no use case has its name."""
+    return f"no use case named {name}; known: {', '.join(sorted(known))}"
