@@ -14,7 +14,7 @@ from typing import Any
 import marshmallow as ma
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from marshmallow import fields, validate
 
@@ -26,13 +26,13 @@ from mlservice.recommend.schemas import RecommendQuerySchema, RecommendResultSch
 from mlservice.risk.schemas import (EXAMPLE_APPLICANT, ApplicantBatchSchema, ApplicantSchema, RiskBatchResultSchema,
                                     RiskResultSchema)
 from tests.factories import PATIENT
+from tests.strategies import JUNK, SETTINGS, misshapen
 
 ROW_SCHEMAS = {"risk": ApplicantSchema(), "diagnose": PatientSchema()}
 BATCH_SCHEMAS = {"risk": ApplicantBatchSchema(), "diagnose": PatientBatchSchema()}
 EXAMPLES = {"risk": EXAMPLE_APPLICANT, "diagnose": EXAMPLE_PATIENT}
 RESULT_SCHEMAS = [RiskResultSchema(), RiskBatchResultSchema(), DiagnoseResultSchema(), DiagnoseBatchResultSchema(),
                   RecommendResultSchema()]
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def both(run: Callable[[], Any]) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -52,10 +52,6 @@ def _outcome(run: Callable[[], Any]) -> tuple[str, str]:
 
 
 # -- input values: mostly plausible, some just out of bounds, some of the wrong type ----------
-
-JUNK = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=4),
-                 st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
-
 
 def plausible(field: fields.Field) -> st.SearchStrategy:
     ranges = [v for v in field.validators if isinstance(v, validate.Range)]
@@ -87,15 +83,7 @@ def rows(draw: Any, schema: ma.Schema) -> Any:
 
 @st.composite
 def batches(draw: Any, use_case: str) -> Any:
-    body: Any = {"rows": draw(st.lists(rows(ROW_SCHEMAS[use_case]), max_size=6))}
-    roll = draw(st.integers(0, 30))
-    if roll == 0:
-        body["extra"] = 1
-    elif roll == 1:
-        body = {"rows": draw(JUNK)}
-    elif roll == 2:
-        body = draw(JUNK)
-    return body
+    return misshapen(draw, {"rows": draw(st.lists(rows(ROW_SCHEMAS[use_case]), max_size=6))}, "rows", {"extra": 1})
 
 
 @pytest.mark.parametrize("use_case", ["risk", "diagnose"])

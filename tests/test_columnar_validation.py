@@ -13,7 +13,7 @@ from typing import Any
 import marshmallow as ma
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from marshmallow import fields, validate
 
@@ -24,10 +24,10 @@ from mlservice.columnar.columns import Columns
 from mlservice.columnar.load import MAX_ERROR_ROWS, MAX_ROWS
 from mlservice.diagnose.schemas import EXAMPLE_COLUMNS, EXAMPLE_PATIENT, PatientColumnsSchema
 from mlservice.risk.schemas import EXAMPLE_APPLICANT, ApplicantColumnsSchema
+from tests.strategies import JUNK, SETTINGS, misshapen
 
 COLUMN_SCHEMAS = {"diagnose": PatientColumnsSchema(), "risk": ApplicantColumnsSchema()}
 EXAMPLES = {"diagnose": EXAMPLE_PATIENT, "risk": EXAMPLE_APPLICANT}
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CANARY = "Jane Doe 1970-01-01"
 
 
@@ -65,10 +65,6 @@ def same_values(columns: Columns, loaded: dict[str, list[Any]], schema: ma.Schem
 
 
 # -- bodies: mostly plausible columns of one length, with junk, bad values and odd shapes --------
-
-JUNK = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=4),
-                 st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
-
 
 def valid(field: fields.Field) -> st.SearchStrategy:
     """Values the column's inner field accepts, bounds included."""
@@ -113,15 +109,8 @@ def bodies(draw: Any, schema: ma.Schema) -> Any:
                          for _ in range(length)]
     if mode == "anything" and draw(st.integers(0, 5)) == 0:
         columns[draw(st.sampled_from(["patient_id", "glu", "Seniority", CANARY]))] = [1] * n
-    body: Any = {"columns": columns}
-    roll = draw(st.integers(0, 30)) if mode == "anything" else 99
-    if roll == 0:
-        body["rows"] = []
-    elif roll == 1:
-        body = {"columns": draw(JUNK)}
-    elif roll == 2:
-        body = draw(JUNK)
-    return body
+    body = {"columns": columns}
+    return misshapen(draw, body, "columns", {"rows": []}) if mode == "anything" else body
 
 
 @pytest.mark.parametrize("use_case", ["diagnose", "risk"])
