@@ -44,12 +44,13 @@ class ColumnLoader:
         """The columns of ``body``; else a ``ValidationError`` holding marshmallow's messages."""
         errors: dict[str, Any] = {}
         given = self._given(body, errors)
-        if given is not None:
-            loaded, problems = self._values(given)
-            if not problems and not errors:
-                n, problems = _equal_lengths(given, self.lists)
-            if problems:
-                errors[TOP] = problems
+        if given is None:
+            raise ma.ValidationError(errors)
+        loaded, problems = self._values(given)
+        if not problems and not errors:  # lengths are compared only once every value has passed
+            n, problems = _equal_lengths(given, self.lists)
+        if problems:
+            errors[TOP] = problems
         if errors:
             raise ma.ValidationError(errors)
         return Columns(n, {name: loaded.get(name, self._missing(name, n)) for name in self.checks}, self.integers)

@@ -30,11 +30,8 @@ def serve_columns(name: str, columns: Columns, run: Callable[[LoadedModel, Colum
 
 def explain(model: LoadedModel, columns: Columns) -> tuple[np.ndarray, np.ndarray]:
     """(P(class 1) per row, n x p contributions in ``model.columns`` order), as ``fastpath.explained`` gives them."""
-    if model.fast_path is not None:
-        try:
-            return model.fast_path.columns([columns[name] for name in model.columns])
-        except (TypeError, ValueError, KeyError):
-            pass
+    if model.fast_path is not None:  # loaded columns hold only floats (NaN: missing) and known strings
+        return model.fast_path.columns([columns[name] for name in model.columns])
     probabilities, parts = fastpath.explained(model, columns.rows(model.columns))
     return np.asarray(probabilities, dtype=np.float64), np.asarray(parts, dtype=np.float64).reshape(len(columns), -1)
 

@@ -83,7 +83,7 @@ def _diagnose_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
     """``_diagnose`` on columns: the same numbers, labels, abstentions and warnings, with every contribution."""
     probabilities, parts = explain(model, columns)
     ranges, limit = model.extras["ranges"], model.settings["ood_limit"]
-    names, far = ranges.column_beyond(columns, len(columns), limit)
+    names, far = ranges.column_beyond(columns, limit)
     abstained = far.any(axis=1)
     estimated = np.where(probabilities >= model.settings["threshold"], "positive", "negative")
     parts[abstained] = np.nan  # the model is not used for them: no estimate, no explanation
@@ -93,7 +93,7 @@ def _diagnose_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
         "abstained": abstained,
         "abstain_reason": _abstain_reasons(names, far, limit),
         "contributions": dict(zip(model.columns, parts.T)),
-        "warnings": ranges.column_issues(columns, len(columns)),
+        "warnings": ranges.column_issues(columns),
     }
 
 

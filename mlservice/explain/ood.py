@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import math
 from collections import Counter as Tally
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from prometheus_client import Counter
 
 from mlservice.registry.card import Feature, ModelCard
+
+if TYPE_CHECKING:
+    from mlservice.columnar.columns import Columns
 
 BELOW, ABOVE, UNSEEN, MISSING = "below_training_range", "above_training_range", "unseen_category", "unseen_missing"
 #: A recommendation query's liked items: not in the catalog (skipped), or rated by too few users.
@@ -84,10 +87,10 @@ class RangeCheck:
         _check_limit(limit)
         return [[name for j, name, low, high, std in self.spans if _far(row[j], low, high, std, limit)] for row in rows]
 
-    def column_issues(self, columns: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
-        """``issues`` of ``n`` rows sent as columns (float64 arrays with NaN = missing, or lists), flattened:
+    def column_issues(self, columns: Columns) -> list[dict[str, Any]]:
+        """``issues`` of rows sent as columns (float64 arrays with NaN = missing, or lists), flattened:
         ``{"index", "field", "issue"}`` by row, then field, in one vectorised pass per kind of field."""
-        codes = np.zeros((n, len(self.fields)), dtype=np.int8)
+        codes = np.zeros((len(columns), len(self.fields)), dtype=np.int8)
         numbers = [j for j, f in enumerate(self.features) if f.type != "categorical"]
         if numbers:
             x = np.column_stack([columns[self.fields[j]] for j in numbers])
@@ -106,11 +109,11 @@ class RangeCheck:
         return [{"index": i, "field": self.fields[j], "issue": ISSUES[c]}
                 for i, j, c in zip(rows.tolist(), where.tolist(), codes[rows, where].tolist())]
 
-    def column_beyond(self, columns: Mapping[str, Any], n: int, limit: float) -> tuple[list[str], np.ndarray]:
-        """``beyond`` on columns: (fields, n x fields mask) of numbers more than ``limit`` SDs outside their range."""
+    def column_beyond(self, columns: Columns, limit: float) -> tuple[list[str], np.ndarray]:
+        """``beyond`` on columns: (fields, rows x fields mask) of numbers more than ``limit`` SDs outside their range."""
         _check_limit(limit)
         if not self.spans:
-            return [], np.zeros((n, 0), dtype=bool)
+            return [], np.zeros((len(columns), 0), dtype=bool)
         _, names, low, high, std = (list(part) for part in zip(*self.spans))
         x = np.column_stack([columns[name] for name in names])
         return names, np.maximum(np.array(low) - x, x - np.array(high)) / np.array(std) > limit  # NaN (None): False

@@ -66,25 +66,23 @@ def _same_decisions(served: list[dict[str, Any]], shadow: list[dict[str, Any]]) 
 def _assess_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
     """``_assess`` on columns: the same probabilities, decisions, reasons and warnings, with every contribution."""
     probabilities, parts = explain(model, columns)
-    settings = model.settings
-    decision = np.select([probabilities >= settings["decline_at"], probabilities >= settings["review_at"]],
-                         ["decline", "review"], "approve")
+    decision = [decide(p, model.settings) for p in probabilities.tolist()]
     return {
         "probability_of_default": probabilities,
-        "decision": decision.tolist(),
-        "reasons": _column_reasons(model, columns, parts, np.flatnonzero(decision != "approve")),
+        "decision": decision,
+        "reasons": _column_reasons(model, columns, parts, [i for i, d in enumerate(decision) if d != "approve"]),
         "contributions": dict(zip(model.columns, parts.T)),
-        "warnings": model.extras["ranges"].column_issues(columns, len(columns)),
+        "warnings": model.extras["ranges"].column_issues(columns),
     }
 
 
 def _column_reasons(
-    model: LoadedModel, columns: Columns, parts: np.ndarray, flagged: np.ndarray
+    model: LoadedModel, columns: Columns, parts: np.ndarray, flagged: list[int]
 ) -> list[list[dict[str, Any]]]:
     """``reasons.principal`` for the rows reviewed or declined; [] for the others."""
     out: list[list[dict[str, Any]]] = [[] for _ in range(len(columns))]
     rows = columns.rows(model.columns, flagged)
-    for i, row, contributions in zip(flagged.tolist(), rows, parts[flagged].tolist()):
+    for i, row, contributions in zip(flagged, rows, parts[flagged].tolist()):
         out[i] = reasons.principal(contributions, row, model.columns, model.card.features)
     return out
 
