@@ -31,5 +31,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for use_case in use_cases:
         api.register_blueprint(use_case.blueprint)
     api.register_blueprint(admin.blp)
-    ModelRegistry(app, use_cases, elsewhere=[u.name for u in USE_CASES])
+    ModelRegistry(app, use_cases, known=[u.name for u in USE_CASES])
     return app

@@ -28,7 +28,7 @@ def check(config: Path, only: tuple[str, ...]) -> None:
     from mlservice.registry.check import check_config
 
     use_cases = [u for u in USE_CASES if not only or u.name in only]
-    results = check_config(config, use_cases)
+    results = check_config(config, use_cases, known=[u.name for u in USE_CASES])
     for result in results:
         click.echo(f"{'OK  ' if result.ok else 'FAIL'} {result.name}: {result.detail}")
     if not all(r.ok for r in results):

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from deploy.processes import ROOT
 from mlservice.registry.card import write_card
 from mlservice.registry.compat import library_versions
 from mlservice.registry.kinds import positive_probability
@@ -105,8 +106,6 @@ def _toml(value: Any) -> str:
 
 
 # -- the committed models (configs/models.toml) ------------------------------------------
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @functools.cache

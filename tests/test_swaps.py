@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from deploy.processes import ROOT
 from mlservice import create_app
 from mlservice.registry.extension import EXTENSION
 from mlservice.registry.deployment import bucket
@@ -200,4 +201,7 @@ def test_models_check_gate(tmp_path, versions):
     stray = write_models_config(tmp_path / "stray.toml", {"fraud": versions["0.1.0"]})
     out = CliRunner().invoke(main, ["models", "check", "--only", "diagnose", str(stray)])
     assert out.exit_code == 1  # the service's own words for both (registry.spec)
-    assert missing_entry("diagnose", stray) in out.output and unknown_name("fraud", ["diagnose"]) in out.output
+    known = ["diagnose", "recommend", "risk"]
+    assert missing_entry("diagnose", stray) in out.output and unknown_name("fraud", known) in out.output
+    fleet = CliRunner().invoke(main, ["models", "check", "--only", "diagnose", str(ROOT / "configs" / "models.toml")])
+    assert fleet.exit_code == 0, fleet.output  # risk and recommend entries belong to other fleets, as in the service

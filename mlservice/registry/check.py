@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlservice.registry.deployment import load_deployment
 from mlservice.registry.loader import ModelLoadError
-from mlservice.registry.spec import ConfigError, missing_entry, read_models_config, unknown_name
+from mlservice.registry.spec import ConfigError, missing_entry, read_models_config, stray_names, unknown_name
 from mlservice.usecase import UseCase
 
 
@@ -18,14 +18,16 @@ class CheckResult:
     detail: str
 
 
-def check_config(path: Path, use_cases: Iterable[UseCase]) -> list[CheckResult]:
-    """One result per use case (and per unknown name in the file)."""
+def check_config(path: Path, use_cases: Iterable[UseCase], known: Iterable[str] = ()) -> list[CheckResult]:
+    """One result per use case in ``use_cases``, and per name in the file that no use case in
+    ``known`` (the project's, ``USE_CASES``) has; entries of known use cases not checked are skipped."""
     by_name = {u.name: u for u in use_cases}
+    known = set(known) | by_name.keys()
     try:
         specs = read_models_config(path)
     except ConfigError as exc:
         return [CheckResult("config", False, str(exc))]
-    results = [CheckResult(n, False, unknown_name(n, by_name)) for n in sorted(specs.keys() - by_name.keys())]
+    results = [CheckResult(n, False, unknown_name(n, known)) for n in stray_names(specs, known)]
     for name, use_case in sorted(by_name.items()):
         if name not in specs:
             results.append(CheckResult(name, False, missing_entry(name, path)))

@@ -26,7 +26,7 @@ from mlservice.registry.deployment import Deployment, load_deployment
 from mlservice.registry.loader import ModelLoadError
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.spec import (ConfigError, DeploymentSpec, ModelSpec, missing_entry, parse_models_config,
-                                     unknown_name)
+                                     stray_names, unknown_name)
 from mlservice.registry.state import LastGood, default_state_dir
 from mlservice.registry.watch import Watcher
 from mlservice.usecase import UseCase
@@ -46,20 +46,21 @@ class Failure:
 class ModelRegistry:
     """Named, verified deployments for the use cases registered with it."""
 
-    def __init__(self, app: Flask | None = None, use_cases: Iterable[UseCase] = (), elsewhere: Iterable[str] = ()) -> None:
+    def __init__(self, app: Flask | None = None, use_cases: Iterable[UseCase] = (), known: Iterable[str] = ()) -> None:
         self.use_cases: dict[str, UseCase] = {}
-        self.elsewhere: frozenset[str] = frozenset()
+        self.known: frozenset[str] = frozenset()
         self.deployments: dict[str, Deployment] = {}
         self.failures: dict[str, Failure] = {}
         self._fingerprint: tuple = ()
         self._watcher: Watcher | None = None
         if app is not None:
-            self.init_app(app, use_cases, elsewhere)
+            self.init_app(app, use_cases, known)
 
-    def init_app(self, app: Flask, use_cases: Iterable[UseCase], elsewhere: Iterable[str] = ()) -> None:
-        """``elsewhere``: use cases this app does not serve (``USE_CASES``), whose config entries it skips."""
+    def init_app(self, app: Flask, use_cases: Iterable[UseCase], known: Iterable[str] = ()) -> None:
+        """``known``: every use case of the project (``USE_CASES``); config entries of those this app
+        does not serve belong to another fleet and are skipped, any other name is refused."""
         self.use_cases = {u.name: u for u in use_cases}
-        self.elsewhere = frozenset(elsewhere) - self.use_cases.keys()
+        self.known = frozenset(known) | self.use_cases.keys()
         self.config_path = Path(app.config["MODELS_CONFIG"])
         self.poll_seconds = float(app.config["MODELS_POLL_SECONDS"])
         self.last_good = LastGood(Path(app.config.get("MODELS_STATE_DIR") or default_state_dir()), self.config_path)
@@ -86,8 +87,8 @@ class ModelRegistry:
             _fail(failures, name, error or missing_entry(name, self.config_path))
             if _behind(deployments.get(name), fallback.get(name)):
                 self._fall_back(name, fallback[name], use_case, deployments)
-        for name in specs.keys() - self.use_cases.keys() - self.elsewhere:
-            _fail(failures, name, unknown_name(name, self.use_cases))
+        for name in stray_names(specs, self.known):
+            _fail(failures, name, unknown_name(name, self.known))
         changed = deployments != self.deployments
         self.deployments, self.failures = deployments, failures  # the atomic switch: views never see a half-built dict
         self._publish_readiness()

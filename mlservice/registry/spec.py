@@ -143,6 +143,14 @@ def missing_entry(name: str, path: Path) -> str:
     return f"no [models.{name}] entry in {path}"
 
 
+def stray_names(names: Iterable[str], known: Iterable[str]) -> list[str]:
+    """Config entries no use case of the project has: refused by the service and by the gate alike.
+
+    An entry for a known use case that this fleet does not serve (``USE_CASES``) is not one.
+    """
+    return sorted(set(names) - set(known))
+
+
 def unknown_name(name: str, known: Iterable[str]) -> str:
     """Why a config entry serves nothing: no use case has its name."""
     return f"no use case named {name}; known: {', '.join(sorted(known))}"
