@@ -54,7 +54,7 @@ def _one_path(app: Flask, model: Any, body: Any, load: Any, dump: Any, serve: Ca
     return {
         "validate (compiled)": _us(lambda: load.load(body)),
         "validate (marshmallow)": _marshmallow(lambda: load.load(body)),
-        "probability (served path)": _us(lambda: fastpath.positive(model, rows)),
+        "probability and contributions (served path)": _us(lambda: fastpath.explained(model, rows)),
         "service call (probability, explanations, warnings)": _us(lambda: serve(valid)),
         "dump (compiled)": _us(lambda: dump.dump(answer)),
         "dump (marshmallow)": _marshmallow(lambda: dump.dump(answer)),

@@ -96,8 +96,8 @@ def test_the_verified_path_reproduces_the_pipeline_on_one_row_and_on_batches(mod
     rows = fastpath.check_rows(model.extras["explainer"], model.card, n=300, seed=11)
     rows = [r for r in rows if fastpath.UNSEEN not in r]
     want = model.estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
-    batch = fastpath.positive(served, rows)
-    single = np.array([fastpath.positive(served, [r])[0] for r in rows])
+    batch = served.fast_path.positive(rows)
+    single = np.array([served.fast_path.positive([r])[0] for r in rows])
     assert np.abs(batch - want).max() <= 1e-9
     assert np.abs(single - want).max() <= 1e-9
 
@@ -108,7 +108,7 @@ def test_a_path_that_differs_from_the_pipeline_is_refused(model, caplog):
     assert fastpath.verified_path(wrong) is None
     assert "fast path refused" in caplog.text
     row = [list(g["input"]) for g in model.card.golden][:1]
-    assert fastpath.positive(wrong, row)[0] == model.estimator.predict_proba(np.array(row, dtype=object))[0, 1]
+    assert fastpath.explained(wrong, row)[0][0] == model.estimator.predict_proba(np.array(row, dtype=object))[0, 1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,7 +162,7 @@ def test_a_value_the_path_cannot_take_goes_to_the_pipeline():
     with pytest.raises(Exception) as by_pipeline:
         model.estimator.predict_proba(np.array(odd, dtype=object))
     with pytest.raises(type(by_pipeline.value)):
-        fastpath.positive(model, odd)
+        fastpath.explained(model, odd)
 
 
 def test_served_models_carry_a_fast_path(make_app, tiny_entry):

@@ -99,22 +99,12 @@ def verified_path(model: "LoadedModel") -> AdditivePath | None:
     return path
 
 
-def positive(model: "LoadedModel", rows: list[list[Any]]) -> np.ndarray:
-    """P(class 1) per row: through the model's fast path, else (or for a value it cannot take) the pipeline."""
-    if model.fast_path is not None:
-        try:
-            return model.fast_path.positive(rows)
-        except (TypeError, ValueError, KeyError):
-            pass
-    return positive_probability(model.estimator, rows)
-
-
 def explained(model: "LoadedModel", rows: list[list[Any]]) -> tuple[list[float], list[list[float]]]:
     """(P(class 1), contributions of ``extras["explainer"]``) per row, as plain floats.
 
     One pass through the verified fast path when the model has one; otherwise (or
     for a value that path cannot take) the pipeline's probabilities, as
-    :func:`positive` would give them.
+    :func:`mlservice.registry.kinds.positive_probability` gives them.
     """
     if model.fast_path is not None:
         try:
