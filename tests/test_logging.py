@@ -122,10 +122,12 @@ def test_the_caller_is_the_keys_id_never_the_key(tmp_path, caplog):
     assert CANARY not in JsonFormatter().format(record)
 
 
-def test_the_direct_access_line_is_the_one_logging_would_write(capsys):
+def test_the_direct_access_line_is_the_one_logging_would_write(capsys, monkeypatch):
     from mlservice.observability import logs
 
     logs.configure("INFO")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # pytest's own capture handlers leave the root
+    assert isinstance(logs._sole_handler(logs.ACCESS), logs.StderrHandler)
     fields = {"request_id": "r2", "endpoint": "/risk", "status": 200, "latency_ms": 1.5, "rows": 3}
     logs.access(**fields)  # our stderr handler alone: written directly
     other = logging.StreamHandler(sys.stderr)
@@ -139,3 +141,17 @@ def test_the_direct_access_line_is_the_one_logging_would_write(capsys):
     assert len(through) == 2 and all(list(entry) == list(direct) for entry in through)
     assert all({**entry, "ts": None} == {**direct, "ts": None} for entry in through)
     assert direct["logger"] == "mlservice.access" and direct["rows"] == 3
+
+
+def test_the_direct_access_line_respects_the_handlers_level(capsys, monkeypatch):
+    from mlservice.observability import logs
+
+    logs.configure("INFO")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # our handler alone: the direct path
+    [handler] = [h for h in logging.getLogger(logs.ROOT_LOGGER).handlers if isinstance(h, logs.StderrHandler)]
+    handler.setLevel(logging.WARNING)
+    try:
+        logs.access(request_id="r3", endpoint="/risk", status=200)
+    finally:
+        handler.setLevel(logging.NOTSET)
+    assert "r3" not in capsys.readouterr().err

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime, timezone
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -20,16 +21,17 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per record; an exception is named by type only (its text may hold data)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update(getattr(record, "fields", None) or {})
+        entry = _entry(datetime.fromtimestamp(record.created, timezone.utc), record.levelname, record.name,
+                       record.getMessage(), getattr(record, "fields", None) or {})
         if record.exc_info and record.exc_info[0] is not None:
             entry["exc_type"] = record.exc_info[0].__name__
         return orjson.dumps(entry, default=str).decode()
+
+
+def _entry(when: datetime, level: str, logger: str, message: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """One line's JSON object, the same whether logging formats it or ``access`` writes it."""
+    return {"ts": when.isoformat(timespec="milliseconds"), "level": level, "logger": logger, "message": message,
+            **fields}
 
 
 class StderrHandler(logging.StreamHandler):
@@ -65,11 +67,10 @@ def access(**fields: Any) -> None:
     if not ACCESS.isEnabledFor(logging.INFO):
         return
     handler = _sole_handler(ACCESS)
-    if not isinstance(handler, StderrHandler) or handler.filters or ACCESS.filters:
+    if not isinstance(handler, StderrHandler) or handler.filters or ACCESS.filters or handler.level > logging.INFO:
         ACCESS.info("request", extra={"fields": fields})
         return
-    entry = {"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "INFO",
-             "logger": ACCESS.name, "message": "request", **fields}
+    entry = _entry(datetime.now(timezone.utc), "INFO", ACCESS.name, "request", fields)
     stream = handler.stream
     stream.write(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE).decode())
     stream.flush()
