@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.stack import Stack
 
@@ -46,3 +47,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float, step: float = 0.05)
             pytest.fail(f"condition not met within {timeout}s")
         time.sleep(step)
     return time.monotonic() - start
+
+
+def scrape(url: str) -> str:
+    """``/metrics`` of ``url``, checked to be Prometheus text."""
+    response = requests.get(f"{url}/metrics", timeout=5)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/plain")
+    return response.text
+
+
+def value(text: str, name: str, labels: dict[str, str]) -> float:
+    """The samples ``name`` of a scrape whose labels include ``labels``, added up (one sample when
+    ``labels`` names them all); 0 when there is none (a counter not yet incremented)."""
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == name and labels.items() <= sample.labels.items())

@@ -9,10 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.parser import text_string_to_metric_families
 
 from mlservice.observability import metrics
-from tests.stacks import example, running_stack
+from tests.stacks import example, running_stack, scrape, value
 
 HEALTHZ = {"endpoint": "/healthz", "method": "GET", "status": "200"}
 
@@ -22,21 +21,6 @@ def replica(tmp_path_factory):
     """One replica with two workers, scraped directly."""
     with running_stack(tmp_path_factory.mktemp("metrics"), replicas=1, workers=2) as stack:
         yield stack.replicas[0]
-
-
-def value(text: str, name: str, labels: dict[str, str]) -> float:
-    """The sample ``name{labels}`` in a scrape, 0 when absent (a counter not yet incremented)."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return sample.value
-    return 0.0
-
-
-def scrape(url: str) -> str:
-    response = requests.get(f"{url}/metrics", timeout=5)
-    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/plain")
-    return response.text
 
 
 def per_worker(replica, name: str, labels: dict[str, str]) -> dict[int, float]:

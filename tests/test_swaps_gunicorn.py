@@ -14,6 +14,7 @@ from deploy.processes import ROOT, Replica, children, wait_for
 from tests.factories import (PATIENT, SETTINGS, corrupt, other_features, tiny_diagnose_model, with_canary, write_artifact,
                              write_models_config)
 from tests.load import Load, numbered
+from tests.stacks import scrape, value
 
 pytestmark = pytest.mark.integration  # real gunicorn
 
@@ -162,9 +163,7 @@ def test_models_check_cli_on_the_committed_config():
 
 def shadow_total(url: str) -> float:
     """Mirrored requests counted for diagnose's shadow 0.2.0, summed over outcomes and workers."""
-    text = requests.get(f"{url}/metrics", timeout=5).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("mlservice_shadow_predictions_total{") and 'version="0.2.0"' in line)
+    return value(scrape(url), "mlservice_shadow_predictions_total", {"model": "diagnose", "version": "0.2.0"})
 
 
 def test_shadow_is_counted_across_workers_and_never_answers(stack):
