@@ -179,7 +179,7 @@ def _paired(floor: procs.Server, server: procs.Server, case: str, body: Path,
     seconds = args.seconds / PAIR_SLICES
     slices: dict[str, list[dict[str, Any]]] = {"floor": [], case: []}
     for target, name in ((floor, "floor"), (server, case)):
-        _measure(target, name, body, 1, args, seconds=1.0)  # warm-up, every worker
+        _warm_up(target, name, body, 1, args)
     for _ in range(PAIR_SLICES):
         for target, name in ((floor, "floor"), (server, case)):
             slices[name].append(_measure(target, name, body, 1, args, seconds=seconds, warm_up=False))
@@ -201,18 +201,29 @@ def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
 def _measure(server: procs.Server, case: str, body: Path, rows: int, args: argparse.Namespace,
              seconds: float | None = None, warm_up: bool = True) -> dict[str, Any]:
     """A 1-second warm-up (every worker), then the timed run with CPU read from /proc around it."""
-    path = "/" if case == "floor" else f"/{case}" + ("/batch" if rows > 1 and "/" not in case else "")
-    method = "GET" if case == "healthz" else "POST"
     if warm_up:
-        wrk.run(server.url + path, body, 1, args.connections, method=method)
+        _warm_up(server, case, body, rows, args)
+    url, method = _target(server, case, rows)
     before = server.cpu_seconds(), _own_seconds(), procs.machine_busy_seconds()
-    load = wrk.run(server.url + path, body, seconds or args.seconds, args.connections, method=method)
+    load = wrk.run(url, body, seconds or args.seconds, args.connections, method=method)
     after = server.cpu_seconds(), _own_seconds(), procs.machine_busy_seconds()
     cpu, own, busy = (now - then for now, then in zip(after, before))
     return {"server": server.name, "case": case, "rows": rows, "req_s": load.rate, "rows_s": load.rate * rows,
             "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors, "requests": load.requests,
             "seconds": load.seconds, "cpu_s": cpu, "cpu_ms_per_req": cpu / max(load.requests, 1) * 1000,
             "other_cpu_pct": max(busy - cpu - own, 0.0) / load.seconds * 100}
+
+
+def _warm_up(server: procs.Server, case: str, body: Path, rows: int, args: argparse.Namespace) -> None:
+    """One untimed second of ``case``, so that every worker has served it before the clock starts."""
+    url, method = _target(server, case, rows)
+    wrk.run(url, body, 1, args.connections, method=method)
+
+
+def _target(server: procs.Server, case: str, rows: int) -> tuple[str, str]:
+    """(URL, method) of a case: the floor answers anything; more than one row goes to ``/batch``."""
+    path = "/" if case == "floor" else f"/{case}" + ("/batch" if rows > 1 and "/" not in case else "")
+    return server.url + path, "GET" if case == "healthz" else "POST"
 
 
 def _own_seconds() -> float:

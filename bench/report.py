@@ -33,13 +33,8 @@ def find(http: list[dict[str, Any]], server: str, case: str, rows: int = 1) -> d
 
 
 def floor_of(http: list[dict[str, Any]], case: str) -> dict[str, Any]:
-    """The floor run paired with the service's single-row ``case`` (alternating with it);
-    results without pairs (older runs) fall back to the mean of every floor run."""
-    runs = [r for r in http if r["server"] == "floor"]
-    paired = [r for r in runs if r.get("pair") == case]
-    if paired:
-        return paired[0]
-    return {key: sum(r[key] for r in runs) / len(runs) for key in ("req_s", "p99_ms")}
+    """The floor run paired with the service's single-row ``case`` (alternating with it)."""
+    return next(r for r in http if r["server"] == "floor" and r.get("pair") == case)
 
 
 def checks(results: dict[str, Any]) -> list[Check]:

@@ -1,4 +1,4 @@
-"""The real stack (nginx + gunicorn on 127.0.0.1) for integration tests, and bounded load."""
+"""The real stack (nginx + gunicorn on 127.0.0.1) for integration tests, and reading its answers and metrics."""
 from __future__ import annotations
 
 import time
