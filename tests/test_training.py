@@ -365,12 +365,15 @@ def test_toml_paths_inside_the_repo_are_relative_to_configs() -> None:
     assert 'artifact = "../artifacts/risk/1.0.0/model.joblib"' in snippet
 
 
-@pytest.mark.parametrize("module", ["mlservice/recommend/model.py", "mlservice/transforms.py"])
+@pytest.mark.parametrize("module", ["mlservice/recommend/model.py", "mlservice/recommend/fitting.py",
+                                    "mlservice/recommend/votes.py", "mlservice/recommend/topk.py",
+                                    "mlservice/transforms.py"])
 def test_unpickled_code_needs_no_training_libraries(module: str) -> None:
+    """The modules an unpickled model imports (``model.py`` and what it imports relatively)."""
     tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
-    assert imported <= {"__future__", "collections", "numpy", "scipy"}
+    assert imported <= {"__future__", "collections", "typing", "numpy", "scipy"}
 
 
 def test_training_command_imports_no_trainer_until_run() -> None:

@@ -322,7 +322,7 @@ class ItemKNNRecommender:
         return pos
 
     def _user_row(self, user_id: int) -> int:
-        """The user's row, -1 if unknown (one scalar search: called twice a request)."""
+        """The user's row, -1 if unknown (one scalar search; a known user's request makes three)."""
         ids = self.user_ids_
         row = int(ids.searchsorted(user_id))
         return row if row < len(ids) and ids[row] == user_id else -1

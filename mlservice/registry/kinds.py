@@ -17,8 +17,8 @@ TOLERANCE = 1e-9
 def positive_probability(estimator: Any, rows: list[list[Any]]) -> np.ndarray:
     """The pipeline's P(class 1) for rows in the card's feature order (``None`` = missing).
 
-    Serving goes through ``registry.fastpath`` (``positive``, ``explained``), which
-    falls back to this whenever a model has no verified fast path.
+    Serving goes through ``registry.fastpath.explained``, which falls back to this
+    whenever a model has no verified fast path.
     """
     return estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
 
