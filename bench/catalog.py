@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from mlservice.recommend import fitting
 from mlservice.recommend.model import ItemKNNRecommender
 from mlservice.recommend.schemas import GENRES
 
@@ -65,9 +66,7 @@ def _genres(model: ItemKNNRecommender, rng: np.random.Generator) -> None:
     bits = np.zeros(n, dtype=np.uint64)
     for _ in range(3):
         bits |= np.left_shift(np.uint64(1), rng.integers(0, len(names), n).astype(np.uint64))
-    ordered = [model.popular_order_[(bits[model.popular_order_] & np.uint64(1 << b)) != 0] for b in range(len(names))]
     model.genres_ = np.full(n, "", dtype=object)
     model.genre_names_ = np.array(names, dtype=object)
     model.genre_bits_ = bits
-    model.genre_indptr_ = np.concatenate([[0], np.cumsum([len(o) for o in ordered])]).astype(np.int64)
-    model.genre_popular_ = np.concatenate(ordered).astype(np.int64)
+    model.genre_indptr_, model.genre_popular_ = fitting.genre_lists(bits, model.popular_order_, len(names))

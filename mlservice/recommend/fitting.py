@@ -106,7 +106,12 @@ def genre_index(genres: np.ndarray, popular_order: np.ndarray) -> tuple[np.ndarr
         for g in str(text).split("|"):
             if g in index:
                 bits[i] |= np.uint64(1 << index[g])
-    ordered = [popular_order[(bits[popular_order] & np.uint64(1 << b)) != 0] for b in range(len(names))]
+    return (np.array(names, dtype=object), bits, *genre_lists(bits, popular_order, len(names)))
+
+
+def genre_lists(bits: np.ndarray, popular_order: np.ndarray, n_genres: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, items): each genre's items in popularity order, concatenated, from a bit mask per item."""
+    ordered = [popular_order[(bits[popular_order] & np.uint64(1 << b)) != 0] for b in range(n_genres)]
     indptr = np.concatenate([[0], np.cumsum([len(o) for o in ordered], dtype=np.int64)])
     popular = np.concatenate(ordered).astype(np.int64) if ordered else np.empty(0, dtype=np.int64)
-    return np.array(names, dtype=object), bits, indptr, popular
+    return indptr, popular
