@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from mlservice.explain import ood
 from mlservice.recommend.reasons import reason
+from mlservice.recommend.votes import Description
 from mlservice.registry.kinds import recommend as rank
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.shadow import serve
@@ -22,14 +25,17 @@ def recommend(query: dict[str, Any]) -> dict[str, Any]:
     return {**result, "model": model.ref}
 
 
-def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:
-    estimator = model.estimator
+def explained_ranking(estimator: Any, query: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray, Description]:
+    """The model's part of a request: (strategy, item ids, scores, why each item is there)."""
     strategy, items, scores = rank(estimator, query)
+    if strategy == "collaborative":
+        return strategy, items, scores, estimator.describe_for_user(query["user_id"], items)
+    return strategy, items, scores, estimator.describe(query.get("liked_items") or [], items)
+
+
+def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:
+    strategy, items, scores, why = explained_ranking(model.estimator, query)
     rated = strategy == "collaborative"
-    if rated:
-        why = estimator.describe_for_user(query["user_id"], items)
-    else:
-        why = estimator.describe(query.get("liked_items") or [], items)
     ranked = [
         {"id": i, "title": title, "score": s, "reason": reason(s, v, b, n, named, rated)}
         for i, title, s, v, b, named, n in zip(
