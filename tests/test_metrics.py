@@ -11,6 +11,7 @@ import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from mlservice.observability import metrics
+from tests.figures import record
 from tests.stacks import example, running_stack, scrape, value
 
 HEALTHZ = {"endpoint": "/healthz", "method": "GET", "status": "200"}
@@ -44,11 +45,12 @@ def test_a_burst_is_counted_exactly_once_across_workers(replica):
         statuses = list(pool.map(lambda _: requests.get(f"{replica.url}/healthz", timeout=5).status_code, range(n)))
     assert statuses == [200] * n
     after_text = scrape(replica.url)
-    assert value(after_text, "mlservice_http_requests_total", HEALTHZ) - before == n
-    assert value(after_text, "mlservice_http_request_duration_seconds_count", HEALTHZ) - before_hist == n
+    counted = value(after_text, "mlservice_http_requests_total", HEALTHZ) - before
     split = per_worker(replica, "mlservice_http_requests_total", HEALTHZ)
     served = {pid: split[pid] - split_before.get(pid, 0) for pid in split}
-    print(f"\nmetrics: {n} requests, per-worker deltas {served}")
+    record("metrics: a burst across 2 workers", f"{n} sent, {counted:g} counted, per worker {sorted(served.values())}")
+    assert counted == n
+    assert value(after_text, "mlservice_http_request_duration_seconds_count", HEALTHZ) - before_hist == n
     assert len(served) == 2 and all(v > 0 for v in served.values()), "both workers must have answered"
 
 

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from deploy.render import app_setting
+from tests.figures import record
 from tests.load import Load
 from tests.stacks import assert_nginx_error, example, running_stack, wait_until
 
@@ -115,7 +116,7 @@ def test_a_killed_worker_costs_at_most_the_requests_in_flight_and_comes_back(sta
         killed_at = time.monotonic()
         respawn = wait_until(lambda: len(set(replica.worker_pids()) - set(before)) == 1
                              and len(replica.worker_pids()) == 2, timeout=15)
-    print(f"\nworker kill: {load.outcomes} ({load.failed()} failed of {load.total}); respawned in {respawn:.2f}s")
+    record("stack: worker SIGKILL under load", f"{load.failed()} failed of {load.total}, respawned in {respawn:.2f} s")
     assert load.total > 100 and load.failed() <= 4
     wait_until(lambda: requests.get(f"{replica.url}/healthz", timeout=5).ok, timeout=15)
     assert time.monotonic() - killed_at < 15
@@ -126,7 +127,7 @@ def test_one_replica_killed_under_load_fails_no_request(stack, spec):
     with Load(diagnose(stack, spec), threads=4, seconds=5) as load:
         time.sleep(1.5)
         replica.kill()
-    print(f"\nreplica kill: {load.outcomes} ({load.failed()} failed of {load.total})")
+    record("stack: replica killed under load", f"{load.failed()} failed of {load.total}")
     assert load.total > 100 and load.failed() == 0
     replica.start()
     replica.wait_healthy()

@@ -13,6 +13,7 @@ import requests
 from deploy.processes import ROOT, Replica, children, wait_for
 from tests.factories import (PATIENT, SETTINGS, corrupt, other_features, tiny_diagnose_model, with_canary, write_artifact,
                              write_models_config)
+from tests.figures import record
 from tests.load import Load, numbered
 from tests.stacks import scrape, value
 
@@ -83,7 +84,7 @@ BAD = {
 
 def test_swaps_under_load(stack):
     url, versions, tmp = stack["url"], stack["versions"], stack["tmp"]
-    current = "0.1.0"
+    current, took_longest = "0.1.0", 0.0
     with Load(numbered(patient, f"{url}/diagnose"), threads=3, seconds=120, stop_on_exit=True) as load:
         wait_for_version(load, current)
         for name, (make, reason) in BAD.items():
@@ -95,6 +96,7 @@ def test_swaps_under_load(stack):
             assert reason in rejection(url), name
             write(stack, {"diagnose": versions[good]})
             took = wait_for_version(load, good)
+            took_longest = max(took_longest, took)
             assert took < BOUND
             current = good
         half = stack["config"].read_text()
@@ -105,6 +107,9 @@ def test_swaps_under_load(stack):
         write(stack, {"diagnose": versions["0.2.0" if current == "0.1.0" else "0.1.0"]})
         current = "0.2.0" if current == "0.1.0" else "0.1.0"
         wait_for_version(load, current)
+    record("swaps: bad changes then good ones under load",
+           f"{len(BAD) + 1} bad changes, {load.failed()} failed of {load.total} requests, "
+           f"every good change served within {took_longest:.2f} s (bound {BOUND:g} s)")
     assert load.failed() == 0, load.outcomes
     assert load.total > 500
 
@@ -124,6 +129,8 @@ def test_killed_worker_comes_back_serving_the_last_good_version(stack):
         assert replaced, "the master did not replace the killed worker"
         mark = time.monotonic()
         time.sleep(2)
+    record("swaps: worker SIGKILL with a bad config on disk",
+           f"{load.failed()} failed of {load.total}; the replacement serves {sorted(versions_since(load, mark))}")
     assert proc.poll() is None, "the gunicorn master exited"
     assert versions_since(load, mark) == {serving}
     assert load.failed() <= 2  # at most the requests in flight on the killed worker
@@ -144,6 +151,7 @@ def test_canary_share_and_stickiness_across_workers(stack):
         body = session.post(f"{url}/diagnose", json={**PATIENT, "patient_id": f"subject-{i}"}, timeout=5).json()
         seen[f"subject-{i}"] = body["model"]["version"]
     share = sum(v == "0.2.0" for v in seen.values()) / len(seen)
+    record("swaps: canary at 20%", f"{share:.1%} of {len(seen)} subjects")
     assert 0.17 <= share <= 0.23, share
     for key in list(seen)[:300]:
         again = session.post(f"{url}/diagnose", json={**PATIENT, "patient_id": key}, timeout=5).json()
@@ -177,6 +185,7 @@ def test_shadow_is_counted_across_workers_and_never_answers(stack):
     before = shadow_total(url)
     session = requests.Session()
     answers = {session.post(f"{url}/diagnose", json=patient(i), timeout=5).json()["model"]["version"] for i in range(100)}
+    record("swaps: shadow", f"100 requests answered by {sorted(answers)}, shadow counted {shadow_total(url) - before:g}")
     assert answers == {"0.1.0"}
     assert shadow_total(url) - before == 100
     write(stack, {"diagnose": versions["0.1.0"]})
