@@ -1,6 +1,7 @@
 """The targets of issue #7, checked against one run's figures, and the tables that show them."""
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +62,8 @@ def checks(results: dict[str, Any]) -> list[Check]:
     out += [
         Check("memory an extra worker adds, less the same service's with no model loaded / models' memory",
               max(added - without, 0) / memory["models_kib"], 0.2, False),
-        Check("ready after process start (the slower of two starts)",
-              max(v for k, v in results["ready"].items() if k.startswith("current")), 2.0, False, " s"),
+        Check(f"ready after process start (median of {len(results['ready']['starts'])} starts)",
+              statistics.median(results["ready"]["starts"]), 2.0, False, " s"),
     ]
     return out
 
@@ -114,7 +115,10 @@ def memory_table(memory: dict[str, Any], ready: dict[str, float]) -> list[str]:
     lines += ["", "an extra worker adds (private MiB, and / models' memory): "
               + ", ".join(f"{mode} {mib:.1f} ({mib * 1024 / memory['models_kib']:.2f}x)" for mode, mib in added.items()),
               "ready (first /readyz 200) after process start: "
-              + ", ".join(f"{mode} {seconds:.2f} s" for mode, seconds in ready.items() if mode != "imports")]
+              + ", ".join(f"{mode} {seconds:.2f} s" for mode, seconds in ready.items() if mode not in ("imports", "starts"))]
+    if "starts" in ready:
+        lines.append(f"ready over {len(ready['starts'])} more starts of the service as configured: median "
+                     f"{statistics.median(ready['starts']):.2f} s (" + ", ".join(f"{s:.2f}" for s in ready["starts"]) + ")")
     if "imports" in ready:
         lines.append("of which no server escapes (a fresh interpreter, median of 3): "
                      + ", ".join(f"{label} {seconds:.2f} s" for label, seconds in ready["imports"].items()))
