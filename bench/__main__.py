@@ -27,7 +27,6 @@ from bench.catalog import synthetic
 
 DEFAULT_OUT = procs.ROOT / "bench" / "results"
 NO_PRELOAD_CONF = procs.ROOT / "bench" / "gunicorn_nopreload.conf.py"
-DEPLOY_CONF = procs.GUNICORN_CONF
 PLAIN_CONF = procs.ROOT / "bench" / "gunicorn_plain.conf.py"
 MODES = report.MODES
 #: What a fresh interpreter pays before the service does anything of its own (report: start-up).
@@ -79,7 +78,7 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
 
 def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> tuple[list, dict, dict]:
     """One server at a time: the floor, the tutorial-style app, the service (and without preload)."""
-    env = {"MLSERVICE_MODELS_CONFIG": str(args.models_config), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state")}
+    env = _service_env(args, run_dir)
     log = run_dir / "servers.log"
     http, ready, mem = [], {}, {}
     with procs.serve("tutorial", "bench.apps.tutorial:app", log, {"BENCH_TUTORIAL_SPEC": str(cases["spec"])},
@@ -99,8 +98,8 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
     empty = run_dir / "no-models.toml"
     empty.write_text("")
     no_models = {**env, "MLSERVICE_MODELS_CONFIG": str(empty), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state-empty")}
-    for mode, config, environ in (("current", DEPLOY_CONF, env), ("nopreload", NO_PRELOAD_CONF, env),
-                                  ("no models", DEPLOY_CONF, no_models)):
+    for mode, config, environ in (("current", procs.GUNICORN_CONF, env), ("nopreload", NO_PRELOAD_CONF, env),
+                                  ("no models", procs.GUNICORN_CONF, no_models)):
         probe = "/healthz" if mode == "no models" else "/readyz"  # with no model, never ready by design
         with procs.serve("service", "wsgi:app", log, environ, config=config, ready_path=probe) as server:
             _step(f"service, {MODES[mode]}: time to ready, and memory after a single-row load")
@@ -111,13 +110,16 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
     return http, ready, mem
 
 
+def _service_env(args: argparse.Namespace, run_dir: Path) -> dict[str, str]:
+    return {"MLSERVICE_MODELS_CONFIG": str(args.models_config), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state")}
+
+
 def _starts(args: argparse.Namespace, run_dir: Path) -> list[float]:
     """Seconds to the first /readyz 200 over ``args.starts`` fresh starts: one cold start is a
     noisy sample on a shared VM (the same start varies by 0.5 s), the median is the figure."""
-    env = {"MLSERVICE_MODELS_CONFIG": str(args.models_config), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state")}
     seconds = []
     for _ in range(args.starts):
-        with procs.serve("service", "wsgi:app", run_dir / "starts.log", env) as server:
+        with procs.serve("service", "wsgi:app", run_dir / "starts.log", _service_env(args, run_dir)) as server:
             seconds.append(server.ready_seconds)
     return seconds
 

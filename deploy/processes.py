@@ -54,7 +54,7 @@ def status_of(url: str) -> int | str:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
-    except (urllib.error.URLError, OSError) as exc:
+    except OSError as exc:  # URLError (refused, timed out) included
         return type(exc).__name__
 
 
