@@ -43,7 +43,7 @@ clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache
 
 # Performance harness, not part of the tests: floor, tutorial-style app and this service under
-# gunicorn, driven by wrk (installed from Debian when missing); about 6 minutes on a quiet
+# gunicorn, driven by wrk (installed from Debian when missing); about 7 minutes on a quiet
 # machine. Prints the summary and writes bench/results/latest.{txt,json}. See docs/performance.md.
 # It runs in its own environment holding what a production install holds (the package and its
 # core dependencies, byte-compiled as an install compiles them): the test and training extras

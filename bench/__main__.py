@@ -116,7 +116,7 @@ def _service_env(args: argparse.Namespace, run_dir: Path) -> dict[str, str]:
 
 def _starts(args: argparse.Namespace, run_dir: Path) -> list[float]:
     """Seconds to the first /readyz 200 over ``args.starts`` fresh starts: one cold start is a
-    noisy sample on a shared VM (the same start varies by 0.5 s), the median is the figure."""
+    noisy sample on a shared VM (one start differs from the next by up to 0.7 s): the median is the figure."""
     seconds = []
     for _ in range(args.starts):
         with procs.serve("service", "wsgi:app", run_dir / "starts.log", _service_env(args, run_dir)) as server:
