@@ -40,7 +40,7 @@ lock:
 	  $(BIN)/pip freeze --exclude-editable | grep -v '^-e'; } > $(LOCK)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) $(MLSERVER_VENV) .pytest_cache
 
 # Performance harness, not part of the tests: floor, tutorial-style app and this service under
 # gunicorn, driven by wrk (installed from Debian when missing); about 7 minutes on a quiet
@@ -54,3 +54,16 @@ bench:
 	@$(MAKE) --no-print-directory VENV=$(BENCH_VENV) $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m compileall -q mlservice deploy bench wsgi.py
 	$(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
+
+# The harness with (d): MLServer 1.7 and its scikit-learn runtime, in an environment of their own
+# holding the lock's scikit-learn and NumPy, so that the same artifacts load unchanged; `make bench`
+# includes it whenever .venv-mlserver exists. uvloop < 0.22: with 0.22, MLServer 1.7.1's parallel
+# inference workers die at start (asyncio.get_event_loop raises in them).
+MLSERVER_VENV ?= .venv-mlserver
+$(MLSERVER_VENV)/bin/mlserver:
+	$(PYTHON) -m venv $(MLSERVER_VENV)
+	$(MLSERVER_VENV)/bin/pip install --quiet --upgrade pip
+	$(MLSERVER_VENV)/bin/pip install --quiet -c $(LOCK) "mlserver>=1.7,<1.8" "mlserver-sklearn>=1.7,<1.8" "uvloop<0.22" -e .
+
+.PHONY: bench-mlserver
+bench-mlserver: $(MLSERVER_VENV)/bin/mlserver bench

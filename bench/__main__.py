@@ -1,11 +1,13 @@
-"""``make bench`` (``.venv/bin/python -m bench``): measure, print one summary, write it to a file.
+"""``make bench`` (``.venv-bench/bin/python -m bench``): measure, print one summary, write it to a file.
 
 Order: load the models in process (to build request bodies from their cards),
-then, one server at a time, the framework floor, the tutorial-style app and the
-service under the repository's gunicorn config with 2 sync workers, each driven
-by wrk for ``--seconds`` per case; then the service twice more, as configured and
-without ``preload_app``, for memory after the floor's kind of load and time to
-ready; then the in-process floors and the 1M-item catalog. Nothing else should run meanwhile: other busy processes are listed.
+then, one server at a time, the tutorial-style app, MLServer when installed, and
+the service beside the framework floor, under the repository's gunicorn config
+with 2 sync workers, each driven by wrk for ``--seconds`` per case; then the
+service three times more (as configured, without ``preload_app``, with no model)
+for memory after the floor's kind of load, and ``--starts`` starts to ready; then
+the in-process floors and the 1M-item catalog. Nothing else should run meanwhile:
+other busy processes are listed.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import bodies, inprocess, memory, parts, procs, report, wrk
+from bench import bodies, inprocess, memory, mlserver, parts, procs, report, wrk
 from bench.catalog import synthetic
 
 DEFAULT_OUT = procs.ROOT / "bench" / "results"
@@ -57,11 +59,12 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     wrk.ensure_wrk()
     app, models = _load(args.models_config, run_dir)
     cases = _cases(models, run_dir)
-    settings = vars(args) | {"out": str(args.out), "models_config": str(args.models_config)}
+    settings = vars(args) | {"out": str(args.out), "models_config": str(args.models_config),
+                             "mlserver": mlserver.version(args.mlserver) if args.mlserver else None}
     results: dict[str, Any] = {"machine": machine(), "settings": settings}
     results["busy_before"] = procs.busy_processes({os.getpid()})
     results["loadavg_before"] = os.getloadavg()
-    http, ready, mem = _servers(args, cases, run_dir)
+    http, ready, mem = _servers(args, cases, run_dir, models)
     mem["models_kib"] = memory.models_kib(args.models_config, run_dir)
     _step(f"service as configured: time to ready over {args.starts} starts")
     ready["starts"] = _starts(args, run_dir)
@@ -76,14 +79,20 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     return results
 
 
-def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> tuple[list, dict, dict]:
-    """One server at a time: the floor, the tutorial-style app, the service (and without preload)."""
+def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path,
+             models: dict[str, Any]) -> tuple[list, dict, dict]:
+    """One server at a time: the tutorial-style app, MLServer when installed, the floor beside the
+    service, then the service again (as configured, without preload, with no model)."""
     env = _service_env(args, run_dir)
     log = run_dir / "servers.log"
     http, ready, mem = [], {}, {}
     with procs.serve("tutorial", "bench.apps.tutorial:app", log, {"BENCH_TUTORIAL_SPEC": str(cases["spec"])},
                      config=PLAIN_CONF) as server:
         http += _measure_cases(server, cases, args)
+    if args.mlserver:
+        d_cases = {case: mlserver.bodies(models[case], run_dir) for case in mlserver.CASES}
+        with mlserver.serve(args.mlserver, models, run_dir / "mlserver", log) as server:
+            http += _measure_cases(server, d_cases, args, names=mlserver.CASES)
     # The floor stays up beside the service and runs just before each of its single-row cases:
     # the machine's speed drifts by 10 to 20 % within minutes, and each c/a uses its own pair.
     with procs.serve("floor", "bench.apps.floor:app", log, {}, config=PLAIN_CONF) as floor, \
@@ -135,10 +144,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--models-config", type=Path, default=procs.ROOT / "configs" / "models.toml")
     parser.add_argument("--catalog-items", type=int, default=1_000_000)
     parser.add_argument("--starts", type=int, default=5, help="starts timed to ready (default 5; the median is checked)")
+    parser.add_argument("--mlserver", type=Path, default=None,
+                        help="(d) the mlserver executable to compare with (default: .venv-mlserver's, when present)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where latest.txt and latest.json go")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (server logs)")
     args = parser.parse_args(argv)
     args.models_config = args.models_config.resolve()
+    args.mlserver = mlserver.find(args.mlserver)
     return args
 
 
@@ -237,7 +249,10 @@ def _warm_up(server: procs.Server, case: str, body: Path, rows: int, args: argpa
 
 
 def _target(server: procs.Server, case: str, rows: int) -> tuple[str, str]:
-    """(URL, method) of a case: the floor answers anything; more than one row goes to ``/batch``."""
+    """(URL, method) of a case: the floor answers anything; more than one row goes to ``/batch``;
+    MLServer takes any number of rows at its V2 inference path."""
+    if server.name == "mlserver":
+        return server.url + mlserver.infer_path(case), "POST"
     path = "/" if case == "floor" else f"/{case}" + ("/batch" if rows > 1 and "/" not in case else "")
     return server.url + path, "GET" if case == "healthz" else "POST"
 
@@ -283,7 +298,10 @@ def summary(results: dict[str, Any]) -> str:
              f"other busy processes before: {', '.join(results['busy_before']) or 'none'}", "",
              "HTTP (a = framework floor, run alternately with each single-row case of the service, 4 slices each; "
              "c/a compares that pair; p50, p99: the mean of the slices'; b = "
-             "tutorial-style app; c = this service; others' CPU: % of one core used by other processes during the run, "
+             "tutorial-style app; c = this service; d = "
+             + (f"MLServer {results['settings']['mlserver']} (scikit-learn runtime, V2 protocol, parallel_workers 0)"
+                if results["settings"].get("mlserver") else "MLServer, not installed (make bench-mlserver)")
+             + "; others' CPU: % of one core used by other processes during the run, "
              "0 on a quiet machine)", *report.http_table(results["http"]), "",
              "In process", *report.floors_table(results["inprocess"]), "",
              "In process, the parts of one request (µs per request)", *report.parts_table(results["parts"]), "",

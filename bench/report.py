@@ -70,18 +70,23 @@ def checks(results: dict[str, Any]) -> list[Check]:
 
 def http_table(http: list[dict[str, Any]]) -> list[str]:
     lines = [_row("server", "case", "rows/req", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "c/a", "c/b",
-                  "others' CPU %"), _row(*["---"] * 12)]
+                  "c/d", "others' CPU %"), _row(*["---"] * 13)]
     for r in http:
-        ratio_a = ratio_b = ""
+        ratio_a = ratio_b = ratio_d = ""
         if r["server"] == "service":
-            tutorial = [t for t in http if t["server"] == "tutorial" and (t["case"], t["rows"]) == (r["case"], r["rows"])]
-            ratio_b = f"{r['req_s'] / tutorial[0]['req_s']:.2f}" if tutorial else ""
+            ratio_b, ratio_d = _ratio(http, r, "tutorial"), _ratio(http, r, "mlserver")
             ratio_a = f"{r['req_s'] / floor_of(http, r['case'])['req_s']:.2f}" if r["rows"] == 1 else ""
         case = f"paired with {r['pair']}" if r.get("pair") else r["case"]
         lines.append(_row(r["server"], case, r["rows"], f"{r['req_s']:.0f}", f"{r['rows_s']:.0f}",
                           f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", r["errors"], f"{r['cpu_ms_per_req']:.3f}",
-                          ratio_a, ratio_b, f"{r['other_cpu_pct']:.0f}"))
+                          ratio_a, ratio_b, ratio_d, f"{r['other_cpu_pct']:.0f}"))
     return lines
+
+
+def _ratio(http: list[dict[str, Any]], run: dict[str, Any], other: str) -> str:
+    """``run``'s req/s over ``other`` server's on the same case and batch size; blank if it has none."""
+    same = [t for t in http if t["server"] == other and (t["case"], t["rows"]) == (run["case"], run["rows"])]
+    return f"{run['req_s'] / same[0]['req_s']:.2f}" if same else ""
 
 
 def floors_table(floors: dict[str, Any]) -> list[str]:
