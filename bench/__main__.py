@@ -1,12 +1,12 @@
 """``make bench`` (``.venv-bench/bin/python -m bench``): measure, print one summary, write it to a file.
 
 Order: load the models in process (to build request bodies from their cards),
-then, one server at a time, the tutorial-style app, MLServer when installed, and
-the service beside the framework floor, under the repository's gunicorn config
-with 2 sync workers, each driven by wrk for ``--seconds`` per case; then the
-service three times more (as configured, without ``preload_app``, with no model)
-for memory after the floor's kind of load, and ``--starts`` starts to ready; then
-the in-process floors and the 1M-item catalog. Nothing else should run meanwhile:
+then, one server at a time, the tutorial-style app and the service beside the
+framework floor, under the repository's gunicorn config with 2 sync workers, each
+driven by wrk for ``--seconds`` per case; then the service three times more (as
+configured, without ``preload_app``, with no model) for memory after the floor's
+kind of load; MLServer when installed; ``--starts`` starts to ready; then the
+in-process floors and the 1M-item catalog. Nothing else should run meanwhile:
 other busy processes are listed.
 """
 from __future__ import annotations
@@ -64,7 +64,10 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "settings": settings}
     results["busy_before"] = procs.busy_processes({os.getpid()})
     results["loadavg_before"] = os.getloadavg()
-    http, ready, mem = _servers(args, cases, run_dir, models)
+    http, ready, mem = _servers(args, cases, run_dir)
+    if args.mlserver:
+        d_http, results["mlserver_golden_gap"] = _mlserver(args, models, run_dir)
+        http += d_http
     mem["models_kib"] = memory.models_kib(args.models_config, run_dir)
     _step(f"service as configured: time to ready over {args.starts} starts")
     ready["starts"] = _starts(args, run_dir)
@@ -79,20 +82,15 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     return results
 
 
-def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path,
-             models: dict[str, Any]) -> tuple[list, dict, dict]:
-    """One server at a time: the tutorial-style app, MLServer when installed, the floor beside the
-    service, then the service again (as configured, without preload, with no model)."""
+def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> tuple[list, dict, dict]:
+    """One server at a time: the tutorial-style app, the floor beside the service, then the
+    service again (as configured, without preload, with no model)."""
     env = _service_env(args, run_dir)
     log = run_dir / "servers.log"
     http, ready, mem = [], {}, {}
     with procs.serve("tutorial", "bench.apps.tutorial:app", log, {"BENCH_TUTORIAL_SPEC": str(cases["spec"])},
                      config=PLAIN_CONF) as server:
         http += _measure_cases(server, cases, args)
-    if args.mlserver:
-        d_cases = {case: mlserver.bodies(models[case], run_dir) for case in mlserver.CASES}
-        with mlserver.serve(args.mlserver, models, run_dir / "mlserver", log) as server:
-            http += _measure_cases(server, d_cases, args, names=mlserver.CASES)
     # The floor stays up beside the service and runs just before each of its single-row cases:
     # the machine's speed drifts by 10 to 20 % within minutes, and each c/a uses its own pair.
     with procs.serve("floor", "bench.apps.floor:app", log, {}, config=PLAIN_CONF) as floor, \
@@ -117,6 +115,14 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path,
             _measure(server, "risk", cases["risk"][1], 1, args)
             mem[mode] = memory.server_memory(server)
     return http, ready, mem
+
+
+def _mlserver(args: argparse.Namespace, models: dict[str, Any], run_dir: Path) -> tuple[list, float]:
+    """(d): MLServer's runs of its cases, and how far its answers on the golden rows are from the card's."""
+    cases = {case: mlserver.bodies(models[case], run_dir) for case in mlserver.CASES}
+    with mlserver.serve(args.mlserver, models, run_dir / "mlserver", run_dir / "mlserver.log") as server:
+        gap = max(mlserver.golden_gap(server, models[case]) for case in mlserver.CASES)
+        return _measure_cases(server, cases, args, names=mlserver.CASES), gap
 
 
 def _service_env(args: argparse.Namespace, run_dir: Path) -> dict[str, str]:
@@ -299,7 +305,8 @@ def summary(results: dict[str, Any]) -> str:
              "HTTP (a = framework floor, run alternately with each single-row case of the service, 4 slices each; "
              "c/a compares that pair; p50, p99: the mean of the slices'; b = "
              "tutorial-style app; c = this service; d = "
-             + (f"MLServer {results['settings']['mlserver']} (scikit-learn runtime, V2 protocol, parallel_workers 0)"
+             + (f"MLServer {results['settings']['mlserver']} (scikit-learn runtime, V2 protocol, parallel_workers 0; "
+                f"its P(class 1) on the card's golden rows differs from the card's by {results['mlserver_golden_gap']:.1e} at most)"
                 if results["settings"].get("mlserver") else "MLServer, not installed (make bench-mlserver)")
              + "; others' CPU: % of one core used by other processes during the run, "
              "0 on a quiet machine)", *report.http_table(results["http"]), "",

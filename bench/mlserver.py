@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,20 @@ def serve(binary: Path, models: dict[str, LoadedModel], folder: Path, log: Path)
             yield Server("mlserver", url, proc, ready)
         finally:
             stop_process(proc, signal.SIGTERM, timeout=30.0)
+
+
+def golden_gap(server: Server, model: LoadedModel) -> float:
+    """Largest difference between MLServer's P(class 1) and the card's golden outputs: that it
+    serves the same pipeline, not only the same file name."""
+    request = {"inputs": [{"name": "input-0", "shape": [len(model.card.golden), len(model.columns)], "datatype": "FP64",
+                           "data": [float(v) for g in model.card.golden for v in g["input"]]}],
+               "outputs": [{"name": "predict_proba"}]}
+    call = urllib.request.Request(server.url + infer_path(model.spec.name), data=orjson.dumps(request),
+                                  headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(call, timeout=30) as response:
+        output = orjson.loads(response.read())["outputs"][0]
+    positive = output["data"][1::output["shape"][1]]
+    return max(abs(p - g["output"][0]) for p, g in zip(positive, model.card.golden, strict=True))
 
 
 def version(binary: Path) -> str:
