@@ -52,13 +52,16 @@ def bodies(model: LoadedModel, folder: Path) -> dict[int, Path]:
     rows = [g["input"] for g in model.card.golden]
     paths = {}
     for size in SIZES:
-        batch = (rows * (size // len(rows) + 1))[:size]
-        request = {"inputs": [{"name": "input-0", "shape": [size, len(model.columns)], "datatype": "FP64",
-                               "data": [float(v) for row in batch for v in row]}],
-                   "outputs": [{"name": "predict_proba"}]}
         paths[size] = folder / f"mlserver-{model.spec.name}-{size}.json"
-        paths[size].write_bytes(orjson.dumps(request))
+        paths[size].write_bytes(_request((rows * (size // len(rows) + 1))[:size]))
     return paths
+
+
+def _request(rows: list[list[float]]) -> bytes:
+    """A V2 inference request for ``predict_proba`` on ``rows``, as one FP64 tensor."""
+    return orjson.dumps({"inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])], "datatype": "FP64",
+                                     "data": [float(v) for row in rows for v in row]}],
+                         "outputs": [{"name": "predict_proba"}]})
 
 
 @contextlib.contextmanager
@@ -81,10 +84,8 @@ def serve(binary: Path, models: dict[str, LoadedModel], folder: Path, log: Path)
 def golden_gap(server: Server, model: LoadedModel) -> float:
     """Largest difference between MLServer's P(class 1) and the card's golden outputs: that it
     serves the same pipeline, not only the same file name."""
-    request = {"inputs": [{"name": "input-0", "shape": [len(model.card.golden), len(model.columns)], "datatype": "FP64",
-                           "data": [float(v) for g in model.card.golden for v in g["input"]]}],
-               "outputs": [{"name": "predict_proba"}]}
-    call = urllib.request.Request(server.url + infer_path(model.spec.name), data=orjson.dumps(request),
+    call = urllib.request.Request(server.url + infer_path(model.spec.name),
+                                  data=_request([g["input"] for g in model.card.golden]),
                                   headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(call, timeout=30) as response:
         output = orjson.loads(response.read())["outputs"][0]
