@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     results["loadavg_before"] = os.getloadavg()
     http, ready, mem = _servers(args, cases, run_dir)
     if args.mlserver:
-        d_http, results["mlserver_golden_gap"] = _mlserver(args, models, run_dir)
+        d_http, results["mlserver"] = _mlserver(args, models, run_dir)
         http += d_http
     mem["models_kib"] = memory.models_kib(args.models_config, run_dir)
     _step(f"service as configured: time to ready over {args.starts} starts")
@@ -117,12 +117,14 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
     return http, ready, mem
 
 
-def _mlserver(args: argparse.Namespace, models: dict[str, Any], run_dir: Path) -> tuple[list, float]:
-    """(d): MLServer's runs of its cases, and how far its answers on the golden rows are from the card's."""
+def _mlserver(args: argparse.Namespace, models: dict[str, Any], run_dir: Path) -> tuple[list, dict[str, float]]:
+    """(d): MLServer's runs of its cases; its time to ready, and how far its answers on the
+    golden rows are from the card's."""
     cases = {case: mlserver.bodies(models[case], run_dir) for case in mlserver.CASES}
     with mlserver.serve(args.mlserver, models, run_dir / "mlserver", run_dir / "mlserver.log") as server:
         gap = max(mlserver.golden_gap(server, models[case]) for case in mlserver.CASES)
-        return _measure_cases(server, cases, args, names=mlserver.CASES), gap
+        runs = _measure_cases(server, cases, args, names=mlserver.CASES)
+    return runs, {"ready_seconds": server.ready_seconds, "golden_gap": gap}
 
 
 def _service_env(args: argparse.Namespace, run_dir: Path) -> dict[str, str]:
@@ -306,7 +308,8 @@ def summary(results: dict[str, Any]) -> str:
              "c/a compares that pair; p50, p99: the mean of the slices'; b = "
              "tutorial-style app; c = this service; d = "
              + (f"MLServer {results['settings']['mlserver']} (scikit-learn runtime, V2 protocol, parallel_workers 0; "
-                f"its P(class 1) on the card's golden rows differs from the card's by {results['mlserver_golden_gap']:.1e} at most)"
+                f"ready {results['mlserver']['ready_seconds']:.2f} s after its start; its P(class 1) on the card's "
+                f"golden rows differs from the card's by {results['mlserver']['golden_gap']:.1e} at most)"
                 if results["settings"].get("mlserver") else "MLServer, not installed (make bench-mlserver)")
              + "; others' CPU: % of one core used by other processes during the run, "
              "0 on a quiet machine)", *report.http_table(results["http"]), "",
