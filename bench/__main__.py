@@ -158,7 +158,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the run directory (server logs)")
     args = parser.parse_args(argv)
     args.models_config = args.models_config.resolve()
-    args.mlserver = mlserver.find(args.mlserver)
+    named, args.mlserver = args.mlserver, mlserver.find(args.mlserver)
+    if named is not None and args.mlserver is None:
+        parser.error(f"--mlserver {named}: not an executable file")
     return args
 
 
