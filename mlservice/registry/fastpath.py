@@ -138,14 +138,11 @@ def _pipeline_positive(estimator: Any, rows: list[list[Any]]) -> tuple[list[list
     """(rows, the pipeline's P(class 1) on them); if its encoders refuse never-seen
     categories (the API never sends any), the rows without them."""
     try:
-        return rows, _predict(estimator, rows)
+        want = positive_probability(estimator, rows)
     except ValueError:
         rows = [r for r in rows if UNSEEN not in r]
-        return rows, _predict(estimator, rows)
-
-
-def _predict(estimator: Any, rows: list[list[Any]]) -> np.ndarray:
-    return np.asarray(estimator.predict_proba(np.array(rows, dtype=object))[:, 1], dtype=np.float64)
+        want = positive_probability(estimator, rows)
+    return rows, np.asarray(want, dtype=np.float64)
 
 
 def _sigmoid(z: float) -> float:
