@@ -8,10 +8,8 @@ import pytest
 from flask import Flask
 
 from mlservice import create_app
-from tests.factories import tiny_diagnose_model, write_artifact, write_models_config
+from tests.factories import SETTINGS, tiny_diagnose_model, write_artifact, write_models_config
 
-ROOT = Path(__file__).resolve().parents[1]
-DIAGNOSE_SETTINGS = {"threshold": 0.5}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +27,7 @@ def client(app: Flask) -> Any:
 def tiny_entry(tmp_path: Path) -> dict[str, Any]:
     """A valid models-config entry for a tiny diagnose model under tmp_path."""
     entry = write_artifact(tmp_path / "artifacts", tiny_diagnose_model())
-    return {**entry, "settings": dict(DIAGNOSE_SETTINGS)}
+    return {**entry, "settings": dict(SETTINGS)}
 
 
 @pytest.fixture()

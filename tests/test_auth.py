@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from deploy.processes import ROOT
 from mlservice.auth.keys import KeyStore, digest
 from mlservice.cli import main
 from tests.factories import PATIENT
 
-ROOT = Path(__file__).resolve().parents[1]
 PREDICT_KEY = "mls_predict-test-key-0123456789abcdefghijklmnop"
 ADMIN_KEY = "mls_admin-test-key-0123456789abcdefghijklmnopqr"
 

@@ -7,13 +7,13 @@ not against the additive form that serves them.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
 import pytest
 
+from deploy.processes import ROOT
 from mlservice.diagnose.schemas import PatientSchema
 from mlservice.explain.additive import NotAdditive
 from mlservice.explain.linear import scorecard_form
@@ -28,7 +28,6 @@ from mlservice.training import classifier_card, diagnose, risk, tabular
 from tests.factories import committed_specs
 from tests.figures import record
 
-ROOT = Path(__file__).resolve().parents[1]
 SPECS = committed_specs()
 
 

@@ -6,10 +6,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from deploy.processes import ROOT
+
 READ = textwrap.dedent("""
     import json, os, runpy, sys
     import gc

@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from deploy.processes import ROOT
 from mlservice.recommend.model import ItemKNNRecommender
 from mlservice.registry.card import ModelCard, read_card
 from mlservice.training import common, diagnose, ranking, recommend, risk, tabular
 from mlservice.training.command import train as train_command
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def credit_frame(n: int = 160, seed: int = 0) -> pd.DataFrame:
