@@ -26,6 +26,12 @@ MAX_BATCH_ROWS = 1000
 #: Load and dump through compiled passes where possible; False: marshmallow alone (tests, bench).
 COMPILED = True
 
+#: Subject keys route canaries; the message never repeats the key.
+SUBJECT_KEY = validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$", error="Use 1 to 64 letters, digits or _.:-")
+NUMBER_ERROR = "Not a valid number."
+INTEGER_ERROR = "Not a valid integer."
+OOD_ISSUES = list(ood.ISSUE_CODES)
+
 
 @contextlib.contextmanager
 def marshmallow_only() -> Iterator[None]:
@@ -36,11 +42,6 @@ def marshmallow_only() -> Iterator[None]:
         yield
     finally:
         COMPILED = before
-#: Subject keys route canaries; the message never repeats the key.
-SUBJECT_KEY = validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$", error="Use 1 to 64 letters, digits or _.:-")
-NUMBER_ERROR = "Not a valid number."
-INTEGER_ERROR = "Not a valid integer."
-OOD_ISSUES = list(ood.ISSUE_CODES)
 
 
 class StrictSchema(ma.Schema):

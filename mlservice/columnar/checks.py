@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
 import marshmallow as ma
+import numpy as np
 from marshmallow import fields, validate
 
 from mlservice import fastschema

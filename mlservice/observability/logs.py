@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime, timezone
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
