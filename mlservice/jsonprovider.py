@@ -9,20 +9,31 @@ differences, both still valid JSON: non-ASCII text is sent as UTF-8 rather than
 ``\\uXXXX`` escapes, and a non-finite float (which Flask would write as the
 invalid token ``NaN``) becomes ``null``; it is never written as ``NaN``.
 Parsing is Flask's own, unchanged (request bodies go through ``mlservice.parsing``).
+NumPy arrays (the finite float columns ``schemas.Column`` dumps) are written from
+their values directly; orjson formats a float64 exactly as it formats a Python float.
 """
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import orjson
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider, _default
 
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+_OPTIONS = _PASSTHROUGH | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _converted(obj: Any) -> Any:
+    """Flask's conversions, plus arrays as lists for the standard library (orjson writes them itself)."""
+    return obj.tolist() if isinstance(obj, np.ndarray) else _default(obj)
 
 
 class OrjsonProvider(DefaultJSONProvider):
     """``app.json``: ``dumps`` and ``response`` on orjson; ``loads`` unchanged."""
+
+    default = staticmethod(_converted)  # also the standard library fallback's, through DefaultJSONProvider
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         if kwargs:  # options only the standard library understands (indent, separators, ...)
@@ -36,9 +47,9 @@ class OrjsonProvider(DefaultJSONProvider):
         return self._app.response_class(self._bytes(obj) + b"\n", mimetype=self.mimetype)
 
     def _bytes(self, obj: Any) -> bytes:
-        options = _PASSTHROUGH | (orjson.OPT_SORT_KEYS if self.sort_keys else 0)
+        options = _OPTIONS | (orjson.OPT_SORT_KEYS if self.sort_keys else 0)
         try:
-            return orjson.dumps(obj, default=_default, option=options)
+            return orjson.dumps(obj, default=self.default, option=options)
         except orjson.JSONEncodeError:
             return super().dumps(obj, allow_nan=False, separators=(",", ":")).encode()
 

@@ -128,23 +128,26 @@ class Column(fields.List):
 
     ``fields.List`` dumps item by item, a Python call per value: for thousands of
     values that costs more than the model. A NumPy array of the inner field's kind
-    (``Float``, ``String`` or ``Boolean``) is dumped by ``tolist()``; a list whose
-    items are all ``str`` (or ``bool``) and ``None`` as it is. Non-finite floats are
-    never written: null where the inner field allows null, else an error. Anything
-    else is dumped item by item, as ``fields.List`` does.
+    (``Float``, ``String`` or ``Boolean``) is dumped by ``tolist()``, except that
+    a ``Float`` column whose every value is finite stays a contiguous float64 array,
+    which the JSON provider writes straight from its doubles (the same text, without
+    a Python float per value); a list whose items are all ``str`` (or ``bool``) and
+    ``None`` as it is. Non-finite floats are never written: null where the inner
+    field allows null, else an error. Anything else is dumped item by item, as
+    ``fields.List`` does.
     """
 
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> list[Any] | None:
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> list[Any] | np.ndarray | None:
         if value is None:
             return None
         plain = self.plain(value)
         return plain if plain is not None else super()._serialize(value, attr, obj, **kwargs)
 
-    def plain(self, value: Any) -> list[Any] | None:
-        """``value`` as a list of JSON values without a call per value; None: not plain."""
+    def plain(self, value: Any) -> list[Any] | np.ndarray | None:
+        """``value`` as JSON values (a list, or finite float64s) without a call per value; None: not plain."""
         inner = self.inner
         if type(inner) in (fields.Float, StrictFloat) and not inner.as_string:
-            return _finite_list(value, inner.allow_none) if _array_of(value, "fiu") else None
+            return _json_floats(value, inner.allow_none) if _array_of(value, "fiu") else None
         kind, plain_type = {fields.String: ("U", str), fields.Boolean: ("b", bool)}.get(type(inner), (None, None))
         if kind is None:
             return None
@@ -159,16 +162,16 @@ def _array_of(value: Any, kinds: str) -> bool:
     return isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in kinds
 
 
-def _finite_list(values: np.ndarray, allow_none: bool) -> list[Any]:
-    """Floats as Python floats; NaN and infinities as None, or refused."""
-    out = values.astype(np.float64, copy=False).tolist()
-    finite = np.isfinite(values)
+def _json_floats(values: np.ndarray, allow_none: bool) -> list[Any] | np.ndarray:
+    """Floats as a contiguous float64 array when all are finite; else a list with NaN and infinities as None, or refused."""
+    floats = np.ascontiguousarray(values, dtype=np.float64)
+    finite = np.isfinite(floats)
     if finite.all():
-        return out
-    odd = np.flatnonzero(~finite)
+        return floats
     if not allow_none:
         raise ValueError("a column of numbers holds non-finite values where null is not allowed")
-    for i in odd:
+    out = floats.tolist()
+    for i in np.flatnonzero(~finite).tolist():
         out[i] = None
     return out
 
