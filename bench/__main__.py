@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "settings": settings}
     results["busy_before"] = procs.busy_processes({os.getpid()})
     results["loadavg_before"] = os.getloadavg()
-    http, ready, mem = _servers(args, cases, run_dir)
+    http, ready, mem = _servers(args, cases, run_dir, models)
     if args.mlserver:
         d_http, results["mlserver"] = _mlserver(args, models, run_dir)
         http += d_http
@@ -82,7 +82,8 @@ def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     return results
 
 
-def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> tuple[list, dict, dict]:
+def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path,
+             models: dict[str, Any]) -> tuple[list, dict, dict]:
     """One server at a time: the tutorial-style app, the floor beside the service, then the
     service again (as configured, without preload, with no model)."""
     env = _service_env(args, run_dir)
@@ -98,7 +99,7 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path) -> 
         ready["current"] = server.ready_seconds
         http += _paired(floor, server, "healthz", cases["empty"], args)
         mem["floor"] = memory.server_memory(floor)
-        http += _measure_cases(server, cases, args, ROW_CASES + COLUMN_CASES, floor=floor)
+        http += _measure_cases(server, cases, args, ROW_CASES + COLUMN_CASES, floor=floor, models=models)
         mem["after every case"] = memory.server_memory(server)
     # Memory compared like with like: a fresh server after the same single-row load as the floor's;
     # "no models" is the same service with an empty models config (its /risk answers 503).
@@ -192,13 +193,18 @@ COLUMN_CASES = ("risk/columns", "diagnose/columns")  # this service only: the tu
 
 
 def _measure_cases(server: procs.Server, cases: dict[str, Any], args: argparse.Namespace,
-                   names: tuple[str, ...] = ROW_CASES, floor: procs.Server | None = None) -> list[dict[str, Any]]:
-    """Each case's every batch size; with ``floor``, single rows come paired with a floor run."""
+                   names: tuple[str, ...] = ROW_CASES, floor: procs.Server | None = None,
+                   models: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Each case's every batch size; with ``floor``, single rows come paired with a floor run, and with
+    ``models``, 1,000-row batches with scikit-learn in this process."""
     out = []
     for case in names:
         for rows, body in cases[case].items():
             if floor is not None and rows == 1:
                 out += _paired(floor, server, case, body, args)
+                continue
+            if models is not None and rows == inprocess.BATCH:
+                out.append(_paired_in_process(server, case, body, models[case.split("/")[0]], args))
                 continue
             _step(f"{server.name}: {case}, {rows} row(s) per request")
             out.append(_measure(server, case, body, rows, args))
@@ -222,6 +228,25 @@ def _paired(floor: procs.Server, server: procs.Server, case: str, body: Path,
         for target, name in ((floor, "floor"), (server, case)):
             slices[name].append(_measure(target, name, body, 1, args, seconds=seconds, warm_up=False))
     return [_combined(slices["floor"]) | {"pair": case}, _combined(slices[case])]
+
+
+#: Seconds of in-process scikit-learn after each slice of a 1,000-row case.
+IN_PROCESS_SLICE = 0.5
+
+
+def _paired_in_process(server: procs.Server, case: str, body: Path, model: Any,
+                       args: argparse.Namespace) -> dict[str, Any]:
+    """A 1,000-row ``case`` in slices alternating with the pipeline's ``predict_proba`` on the same
+    rows in this process (the server idle meanwhile): the pair a "vs in-process scikit-learn" ratio
+    compares, both seeing the same drift of the machine's speed, as ``_paired`` does for c/a."""
+    _step(f"{server.name} and in-process scikit-learn, alternating: {case}, {inprocess.BATCH} rows per request")
+    _warm_up(server, case, body, inprocess.BATCH, args)
+    slices, rates = [], []
+    for _ in range(PAIR_SLICES):
+        slices.append(_measure(server, case, body, inprocess.BATCH, args, seconds=args.seconds / PAIR_SLICES,
+                               warm_up=False))
+        rates.append(inprocess.sklearn_rows_per_s(model, IN_PROCESS_SLICE))
+    return _combined(slices) | {"sklearn_rows_s": sum(rates) / len(rates)}
 
 
 def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -307,7 +332,9 @@ def summary(results: dict[str, Any]) -> str:
              f"load average before {_load_avg(results['loadavg_before'])}, after {_load_avg(results['loadavg_after'])}; "
              f"other busy processes before: {', '.join(results['busy_before']) or 'none'}", "",
              "HTTP (a = framework floor, run alternately with each single-row case of the service, 4 slices each; "
-             "c/a compares that pair; p50, p99: the mean of the slices'; b = "
+             "c/a compares that pair; p50, p99: the mean of the slices'; s = scikit-learn's predict_proba on the "
+             "same 1,000 rows in the harness's process, run alternately with each 1,000-row case of the service "
+             "(4 slices, 0.5 s each; c/s: rows/s over its rows/s); b = "
              "tutorial-style app; c = this service; d = "
              + (f"MLServer {results['settings']['mlserver']} (scikit-learn runtime, V2 protocol, parallel_workers 0; "
                 f"ready {results['mlserver']['ready_seconds']:.2f} s after its start; its P(class 1) on the card's "
