@@ -1,15 +1,18 @@
-"""Request bodies for the harness, made from each model card's golden inputs."""
+"""Request bodies for the harness: the model cards' golden inputs, and known users for the recommender."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 from mlservice.registry.model import LoadedModel
 
 SIZES = (1, 100, 1000)
+#: Known users the /recommend case asks for in turn, drawn with this seed.
+RECOMMEND_USERS, RECOMMEND_SEED = 256, 7
 
 
 def records(model: LoadedModel) -> list[dict[str, Any]]:
@@ -36,11 +39,14 @@ def columns_body(model: LoadedModel, folder: Path, size: int = 1000) -> Path:
     return _write(folder / f"{model.spec.name}-columns-{size}.json", {"columns": columns})
 
 
-def recommend_body(model: LoadedModel, folder: Path) -> Path:
-    """Top-10 for a known user (the collaborative strategy, the most work per request)."""
-    users = [g["input"]["user_id"] for g in model.card.golden if "user_id" in g.get("input", {})]
-    user = users[0] if users else int(model.estimator.user_ids_[0])
-    return _write(folder / "recommend-1.json", {"user_id": int(user), "k": 10})
+def recommend_body(model: LoadedModel, folder: Path, users: int = RECOMMEND_USERS) -> Path:
+    """Top-10 for known users (the collaborative strategy, the most work per request), one per
+    line, which ``post.lua`` sends in turn: a server that keeps anything from one request to the
+    next (the recommender keeps the neighbour rows it read last) must not be timed on one user."""
+    ids = np.random.default_rng(RECOMMEND_SEED).permutation(model.estimator.user_ids_)[:users]
+    path = folder / "recommend-1.json"
+    path.write_bytes(b"\n".join(orjson.dumps({"user_id": int(u), "k": 10}) for u in ids))
+    return path
 
 
 def tutorial_spec(models: dict[str, LoadedModel], folder: Path) -> Path:

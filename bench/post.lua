@@ -1,9 +1,20 @@
--- wrk script: send the body in $BENCH_BODY ($BENCH_METHOD, default POST), then print one JSON line of results.
+-- wrk script: POST (or $BENCH_METHOD) the JSON in $BENCH_BODY, then print one JSON line of results.
+-- A file of several lines holds one document per line, sent in turn, one per request.
 local file = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
-wrk.method = os.getenv("BENCH_METHOD") or "POST"
-wrk.body = file:read("*a")
-wrk.headers["Content-Type"] = "application/json"
+local bodies = {}
+for line in file:read("*a"):gmatch("[^\n]+") do bodies[#bodies + 1] = line end
 file:close()
+wrk.method = os.getenv("BENCH_METHOD") or "POST"
+wrk.body = bodies[1] or ""
+wrk.headers["Content-Type"] = "application/json"
+
+if #bodies > 1 then
+  local next_body = 0
+  request = function()
+    next_body = next_body % #bodies + 1
+    return wrk.format(nil, nil, nil, bodies[next_body])
+  end
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors
