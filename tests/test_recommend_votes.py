@@ -156,6 +156,26 @@ def test_a_users_description_is_that_of_the_items_they_liked() -> None:
         assert model.describe_for_user(user, items) == model.describe(liked, items), user
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_explaining_in_the_ranking_pass_equals_ranking_then_describing(seed: int) -> None:
+    """``explain=True`` reuses the rows the ranking read; the answer is that of the two calls."""
+    model = random_model(seed)
+    work = queries(model, n=30, seed=seed + 10) + [{"user_id": -5, "k": 7}, {"liked": [999_999], "k": 4}]
+    for q in work:
+        filters = {"genres": q.get("genres"), "exclude": q.get("exclude", ())}
+        if "liked" in q:
+            items, scores, why = model.recommend_for_items(q["liked"], q["k"], **filters, explain=True)
+            separately = model.describe(q["liked"], items)
+        else:
+            items, scores, why = model.recommend_for_user(q["user_id"], q["k"], **filters, explain=True)
+            separately = model.describe_for_user(q["user_id"], items)
+        assert (items.tolist(), scores.tolist()) == served(model, q), q
+        assert why == separately, q
+    items, scores, why = model.popular(6, exclude=model.item_ids_[:2].tolist(), explain=True)
+    assert [items.tolist(), scores.tolist()] == [a.tolist() for a in model.popular(6, exclude=model.item_ids_[:2].tolist())]
+    assert why == model.describe([], items) and set(why.because) == {-1}
+
+
 def test_threads_get_the_answers_of_one_thread_and_leave_the_scratch_clean() -> None:
     model = random_model(seed=3)
     work = queries(model, n=40, seed=4) * 3

@@ -13,7 +13,10 @@ from . import fitting, topk
 from .votes import Description, MarksPool, Rows, explain, gather, sorted_unique, unseen_sums
 
 #: Attributes serving derives from the fitted ones on first use; never pickled.
-_SERVING = ("_marks_pool", "_last_rows")
+_SERVING = ("_marks_pool",)
+#: A ranking: (item ids, scores), best first; with ``explain=True``, also their ``Description``.
+Ranking = tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, Description]
+_NO_SEEDS = np.empty(0, dtype=np.int64)
 
 
 class ItemKNNRecommender:
@@ -156,33 +159,43 @@ class ItemKNNRecommender:
         return np.where(positions >= 0, counts, 0)
 
     def recommend_for_user(
-        self, user_id: int, k: int, genres: Sequence[str] | None = None, exclude: Sequence[int] = ()
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k unseen items for a known user; popularity for an unknown one."""
+        self, user_id: int, k: int, genres: Sequence[str] | None = None, exclude: Sequence[int] = (),
+        explain: bool = False,
+    ) -> Ranking:
+        """Top-k unseen items for a known user; popularity for an unknown one.
+
+        With ``explain``, also ``describe_for_user(user_id, items)``, from the rows the ranking read.
+        """
         row = self._user_row(user_id)
         if row < 0:
-            return self.popular(k, exclude, genres)
+            return self.popular(k, exclude, genres, explain)
         rated, ratings = self._user_ratings(row)
         seen = sorted_unique(np.concatenate([rated, self._known(exclude)])) if len(exclude) else rated
-        return self._recommend(rated[ratings >= self.like_threshold_], seen, k, self._mask(genres))
+        return self._recommend(rated[ratings >= self.like_threshold_], seen, k, self._mask(genres), explain)
 
     def recommend_for_items(
-        self, liked: Sequence[int], k: int, genres: Sequence[str] | None = None, exclude: Sequence[int] = ()
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k items for someone who liked ``liked``; unknown ids are ignored."""
+        self, liked: Sequence[int], k: int, genres: Sequence[str] | None = None, exclude: Sequence[int] = (),
+        explain: bool = False,
+    ) -> Ranking:
+        """Top-k items for someone who liked ``liked``; unknown ids are ignored.
+
+        With ``explain``, also ``describe(liked, items)``, from the rows the ranking read.
+        """
         positions = self._known(liked)
         seen = sorted_unique(np.concatenate([positions, self._known(exclude)])) if len(exclude) else positions
-        return self._recommend(positions, seen, k, self._mask(genres))
+        return self._recommend(positions, seen, k, self._mask(genres), explain)
 
     def popular(
-        self, k: int, exclude: Sequence[int] = (), genres: Sequence[str] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Most-rated items (score: share of users who rated it), minus ``exclude``."""
+        self, k: int, exclude: Sequence[int] = (), genres: Sequence[str] | None = None, explain: bool = False
+    ) -> Ranking:
+        """Most-rated items (score: share of users who rated it), minus ``exclude``; with
+        ``explain``, also their ``describe([], items)`` (no seed voted for any)."""
         excluded = self._known(exclude)
         with self._marks().borrowed() as marks:
             marks.write(excluded, 1)
             head = self._most_popular(max(int(k), 0), len(excluded), self._mask(genres), marks.array)
-        return self.item_ids_[head], self.popularity_[head].astype(np.float64)
+        ranked = self.item_ids_[head], self.popularity_[head].astype(np.float64)
+        return (*ranked, self._described(_NO_SEEDS, head)) if explain else ranked
 
     def explain(self, seeds: Sequence[int], items: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per item: the similarity votes ``seeds`` gave it (its score minus the popularity
@@ -193,39 +206,42 @@ class ItemKNNRecommender:
 
     def describe(self, seeds: Sequence[int], items: Sequence[int]) -> Description:
         """``explain`` plus the titles a response shows, looking each list of ids up once."""
-        return self._describe(self._known(seeds), items)
+        return self._described(self._known(seeds), self._known_positions(items))
 
     def describe_for_user(self, user_id: int, items: Sequence[int]) -> Description:
         """``describe(liked_by(user_id), items)`` without turning the seeds into ids and back."""
-        return self._describe(self._liked_positions(self._user_row(user_id)), items)
+        return self._described(self._liked_positions(self._user_row(user_id)), self._known_positions(items))
 
-    def _describe(self, sources: np.ndarray, items: Sequence[int]) -> Description:
-        positions = self._known_positions(items)
-        votes, best, voters = self._explain(sources, positions)
+    def _described(self, sources: np.ndarray, positions: np.ndarray, rows: Rows | None = None) -> Description:
+        """``describe`` on catalog positions; ``rows``: the sources' rows, when the caller just read them."""
+        votes, best, voters = self._explain(sources, positions, rows)
         because = np.where(best >= 0, self.item_ids_[best], -1).tolist()
         titles = [str(t) for t in self.titles_[positions]]
         named = [str(t) for t in self.titles_[best]]  # best -1: the last title, dropped below
         return Description(titles, votes.tolist(), because, [t if b >= 0 else None for b, t in zip(because, named)],
                            voters.tolist())
 
-    def _explain(self, sources: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _explain(
+        self, sources: np.ndarray, positions: np.ndarray, rows: Rows | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``explain`` on catalog positions; the top-voting seed as a position (-1: none)."""
         if len(sources) == 0:
             n = len(positions)
             return np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64)
         with self._marks().borrowed() as marks:
-            votes, best, voters = explain(self._rows(sources), positions, marks)
+            votes, best, voters = explain(self._rows(sources) if rows is None else rows, positions, marks)
         return votes, np.where(best >= 0, sources[best], -1), voters
 
     def _recommend(
-        self, seeds: np.ndarray, seen: np.ndarray, k: int, mask: np.uint64 | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, seeds: np.ndarray, seen: np.ndarray, k: int, mask: np.uint64 | None = None, explain: bool = False
+    ) -> Ranking:
         """Score only the items that got votes plus the k most popular others.
 
         Unvoted items score ``prior * popularity``, so no unvoted item outside
         the k most popular can beat them: the result equals ranking the whole
         (filtered) catalog, at a cost set by the seeds' neighbours, not the
-        catalog size.
+        catalog size. With ``explain``, the ranked items' description comes
+        from the same rows.
         """
         k = max(int(k), 0)
         rows = self._rows(seeds)
@@ -236,27 +252,21 @@ class ItemKNNRecommender:
                 voted, votes = voted[keep], votes[keep]
             others = self._most_popular(k, len(rows.columns) + len(seen), mask, taken)
         if len(voted) == 0:
-            return self.item_ids_[others], self.popularity_[others].astype(np.float64)
-        candidates = np.concatenate([voted, others])
-        prior = self.popularity_[candidates] / self.popularity_[self.popular_order_[0]]
-        scores = self.popularity_weight * prior
-        scores[: len(votes)] += votes  # votes + prior part, as ``explain`` splits them
-        top = self._top_k(candidates, scores, k)
-        return self.item_ids_[candidates[top]], scores[top]
+            positions, scores = others, self.popularity_[others].astype(np.float64)
+        else:
+            candidates = np.concatenate([voted, others])
+            prior = self.popularity_[candidates] / self.popularity_[self.popular_order_[0]]
+            scores = self.popularity_weight * prior
+            scores[: len(votes)] += votes  # votes + prior part, as ``explain`` splits them
+            top = self._top_k(candidates, scores, k)
+            positions, scores = candidates[top], scores[top]
+        ranked = self.item_ids_[positions], scores
+        return (*ranked, self._described(seeds, positions, rows)) if explain else ranked
 
     def _rows(self, positions: np.ndarray) -> Rows:
-        """The neighbours and similarities of the items at ``positions``, item by item.
-
-        The last answer is kept: ``explain`` asks again for the seeds just ranked.
-        Threads may replace it at any time; it is used only for equal positions.
-        """
-        last = self.__dict__.get("_last_rows")
-        if last is not None and len(last[0]) == len(positions) and (last[0] == positions).all():
-            return last[1]
+        """The neighbours and similarities of the items at ``positions``, item by item."""
         similarity = self.similarity_
-        rows = gather(similarity.indptr, similarity.indices, similarity.data, positions)
-        self._last_rows = (positions, rows)
-        return rows
+        return gather(similarity.indptr, similarity.indices, similarity.data, positions)
 
     def _top_k(self, positions: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
         """Indices of the k best ``scores``; ties go to the more popular item

@@ -27,10 +27,7 @@ def recommend(query: dict[str, Any]) -> dict[str, Any]:
 
 def explained_ranking(estimator: Any, query: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray, Description]:
     """The model's part of a request: (strategy, item ids, scores, why each item is there)."""
-    strategy, items, scores = rank(estimator, query)
-    if strategy == "collaborative":
-        return strategy, items, scores, estimator.describe_for_user(query["user_id"], items)
-    return strategy, items, scores, estimator.describe(query.get("liked_items") or [], items)
+    return rank(estimator, query, explain=True)
 
 
 def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:

@@ -23,15 +23,18 @@ def positive_probability(estimator: Any, rows: list[list[Any]]) -> np.ndarray:
     return estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
 
 
-def recommend(estimator: Any, query: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray]:
-    """Dispatch a query to the recommender: (strategy, item ids, scores), best first.
+def recommend(estimator: Any, query: dict[str, Any], explain: bool = False) -> tuple[Any, ...]:
+    """Dispatch a query to the recommender: (strategy, item ids, scores), best first; with
+    ``explain``, also why each item is there, from the same pass over the model.
 
     Optional filters (``genres``, ``exclude_items``) are passed on only when given.
     """
     k = query["k"]
-    filters = {"genres": query["genres"]} if query.get("genres") is not None else {}
+    filters: dict[str, Any] = {"genres": query["genres"]} if query.get("genres") is not None else {}
     if query.get("exclude_items"):
         filters["exclude"] = query["exclude_items"]
+    if explain:
+        filters["explain"] = True
     if "liked_items" in query:
         return "item_similarity", *estimator.recommend_for_items(query["liked_items"], k, **filters)
     if estimator.has_user(query["user_id"]):
