@@ -41,8 +41,8 @@ def columns_body(model: LoadedModel, folder: Path, size: int = 1000) -> Path:
 
 def recommend_body(model: LoadedModel, folder: Path, users: int = RECOMMEND_USERS) -> Path:
     """Top-10 for known users (the collaborative strategy, the most work per request), one per
-    line, which ``post.lua`` sends in turn: a server that keeps anything from one request to the
-    next (the recommender keeps the neighbour rows it read last) must not be timed on one user."""
+    line, which ``post.lua`` sends in turn: a server that kept anything from one request to the
+    next (as the recommender once kept the neighbour rows it read last) must not be timed on one user."""
     ids = np.random.default_rng(RECOMMEND_SEED).permutation(model.estimator.user_ids_)[:users]
     path = folder / "recommend-1.json"
     path.write_bytes(b"\n".join(orjson.dumps({"user_id": int(u), "k": 10}) for u in ids))
