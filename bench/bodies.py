@@ -41,12 +41,10 @@ def columns_body(model: LoadedModel, folder: Path, size: int = 1000) -> Path:
 
 def recommend_body(model: LoadedModel, folder: Path, users: int = RECOMMEND_USERS) -> Path:
     """Top-10 for known users (the collaborative strategy, the most work per request), one per
-    line, which ``post.lua`` sends in turn: a server that kept anything from one request to the
-    next (as the recommender once kept the neighbour rows it read last) must not be timed on one user."""
+    line, which ``post.lua`` sends in turn: a server that keeps anything from one request to the
+    next must not be timed on one user."""
     ids = np.random.default_rng(RECOMMEND_SEED).permutation(model.estimator.user_ids_)[:users]
-    path = folder / "recommend-1.json"
-    path.write_bytes(b"\n".join(orjson.dumps({"user_id": int(u), "k": 10}) for u in ids))
-    return path
+    return _write(folder / "recommend-1.json", *({"user_id": int(u), "k": 10} for u in ids))
 
 
 def tutorial_spec(models: dict[str, LoadedModel], folder: Path) -> Path:
@@ -57,6 +55,7 @@ def tutorial_spec(models: dict[str, LoadedModel], folder: Path) -> Path:
     return path
 
 
-def _write(path: Path, body: Any) -> Path:
-    path.write_bytes(orjson.dumps(body))
+def _write(path: Path, *bodies: Any) -> Path:
+    """One JSON document per line (``post.lua`` sends several in turn)."""
+    path.write_bytes(b"\n".join(map(orjson.dumps, bodies)))
     return path

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.registry import fastpath
 from mlservice.recommend.service import explained_ranking
+from mlservice.registry import fastpath
+from mlservice.registry.kinds import positive_probability
 from mlservice.registry.model import LoadedModel
 
 BATCH = 1000
@@ -39,10 +40,10 @@ def classifier(model: LoadedModel) -> dict[str, float]:
     x_one = _dense(encode.transform(np.array(one, dtype=object)))
     x_batch = _dense(encode.transform(np.array(batch, dtype=object)))
     return {
-        "sklearn_one_us": per_call(lambda: pipeline.predict_proba(np.array(one, dtype=object))) * 1e6,
+        "sklearn_one_us": per_call(lambda: positive_probability(pipeline, one)) * 1e6,
         "numpy_one_us": per_call(lambda: 1.0 / (1.0 + np.exp(-(x_one @ coef + intercept)))) * 1e6,
         "served_one_us": per_call(lambda: fastpath.explained(model, one)) * 1e6,
-        "sklearn_rows_per_s": BATCH / per_call(lambda: pipeline.predict_proba(np.array(batch, dtype=object))),
+        "sklearn_rows_per_s": BATCH / per_call(lambda: positive_probability(pipeline, batch)),
         "numpy_rows_per_s": BATCH / per_call(lambda: 1.0 / (1.0 + np.exp(-(x_batch @ coef + intercept)))),
         "served_rows_per_s": BATCH / per_call(lambda: fastpath.explained(model, batch)),
         "fast_path": float(model.fast_path is not None),
@@ -53,7 +54,7 @@ def sklearn_rows_per_s(model: LoadedModel, seconds: float) -> float:
     """The pipeline's rows/s on the 1,000 rows ``classifier`` times: the mean over one loop of
     ``seconds``, as a wrk run's rate is a mean (``classifier`` keeps the best of three)."""
     batch = _golden(model, BATCH)
-    return BATCH / per_call(lambda: model.estimator.predict_proba(np.array(batch, dtype=object)), seconds, repeats=1)
+    return BATCH / per_call(lambda: positive_probability(model.estimator, batch), seconds, repeats=1)
 
 
 def _golden(model: LoadedModel, n: int | None = None) -> list[list[Any]]:

@@ -30,16 +30,14 @@ def recommend(estimator: Any, query: dict[str, Any], explain: bool = False) -> t
     Optional filters (``genres``, ``exclude_items``) are passed on only when given.
     """
     k = query["k"]
-    filters: dict[str, Any] = {"genres": query["genres"]} if query.get("genres") is not None else {}
+    filters = {"genres": query["genres"]} if query.get("genres") is not None else {}
     if query.get("exclude_items"):
         filters["exclude"] = query["exclude_items"]
-    if explain:
-        filters["explain"] = True
     if "liked_items" in query:
-        return "item_similarity", *estimator.recommend_for_items(query["liked_items"], k, **filters)
+        return "item_similarity", *estimator.recommend_for_items(query["liked_items"], k, explain=explain, **filters)
     if estimator.has_user(query["user_id"]):
-        return "collaborative", *estimator.recommend_for_user(query["user_id"], k, **filters)
-    return "popularity", *estimator.popular(k, **filters)
+        return "collaborative", *estimator.recommend_for_user(query["user_id"], k, explain=explain, **filters)
+    return "popularity", *estimator.popular(k, explain=explain, **filters)
 
 
 def golden_mismatches(kind: str, estimator: Any, golden: tuple[dict[str, Any], ...]) -> int:
