@@ -90,8 +90,11 @@ def http_table(http: list[dict[str, Any]]) -> list[str]:
 
 
 def _ratio(http: list[dict[str, Any]], run: dict[str, Any], other: str) -> str:
-    """``run``'s req/s over ``other`` server's on the same case and batch size; blank if it has none."""
-    same = [t for t in http if t["server"] == other and (t["case"], t["rows"]) == (run["case"], run["rows"])]
+    """``run``'s req/s over ``other`` server's on the same rows (a columnar case against the
+    other's batch of its use case: the same rows, each server in its own batch format);
+    blank if it has none."""
+    case = run["case"].removesuffix("/columns")
+    same = [t for t in http if t["server"] == other and (t["case"], t["rows"]) == (case, run["rows"])]
     return f"{run['req_s'] / same[0]['req_s']:.2f}" if same else ""
 
 
