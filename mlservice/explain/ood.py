@@ -85,7 +85,16 @@ class RangeCheck:
     def beyond(self, rows: Sequence[Sequence[Any]], limit: float) -> list[list[str]]:
         """For each row, the fields whose number lies more than ``limit`` (>= 0) training SDs outside its range."""
         _check_limit(limit)
-        return [[name for j, name, low, high, std in self.spans if _far(row[j], low, high, std, limit)] for row in rows]
+        if len(rows) == 1:
+            return [[name for j, name, low, high, std in self.spans if _far(rows[0][j], low, high, std, limit)]]
+        far: list[list[str]] = [[] for _ in rows]
+        columns = list(zip(*rows))
+        for j, name, low, high, std in self.spans:  # only a value outside its range can be far from it
+            column = columns[j]
+            for i in self.suspects[j](column):
+                if _far(column[i], low, high, std, limit):
+                    far[i].append(name)
+        return far
 
     def column_issues(self, columns: Columns) -> list[dict[str, Any]]:
         """``issues`` of rows sent as columns (float64 arrays with NaN = missing, or lists), flattened:
