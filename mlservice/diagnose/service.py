@@ -47,19 +47,30 @@ def _diagnose(model: LoadedModel, patients: list[dict[str, Any]]) -> list[dict[s
     probabilities, contributions = explained(model, rows)
     ranges, limit = model.extras["ranges"], model.settings["ood_limit"]
     results = []
-    for p, parts, far, flags in zip(probabilities, contributions, ranges.beyond(rows, limit), ranges.issues(rows)):
-        result = _abstention(far, limit) if far else _estimate(p, parts, model)
-        results.append({**result, "warnings": flags})
+    for p, parts, order, far, flags in zip(probabilities, contributions, _largest(contributions),
+                                           ranges.beyond(rows, limit), ranges.issues(rows)):
+        result = _abstention(far, limit) if far else _estimate(p, parts, order, model)
+        result["warnings"] = flags
+        results.append(result)
     return results
 
 
-def _estimate(probability: float, parts: Sequence[float], model: LoadedModel) -> dict[str, Any]:
+def _largest(contributions: list[list[float]]) -> list[list[int]]:
+    """Per row, the positions of its ``MAX_FACTORS`` largest parts by size, largest first
+    (ties keep field order); one NumPy sort for a batch instead of a Python sort per row."""
+    if len(contributions) == 1:
+        sizes = list(map(abs, contributions[0]))
+        return [sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)[:MAX_FACTORS]]
+    by_size = np.argsort(-np.abs(np.array(contributions, dtype=np.float64)), axis=1, kind="stable")
+    return by_size[:, :MAX_FACTORS].tolist()
+
+
+def _estimate(probability: float, parts: Sequence[float], order: list[int], model: LoadedModel) -> dict[str, Any]:
+    """The estimate, with the fields at ``order`` (``_largest``) that moved it as its factors."""
     label = "positive" if probability >= model.settings["threshold"] else "negative"
-    sizes = list(map(abs, parts))
-    order = sorted(range(len(parts)), key=sizes.__getitem__, reverse=True)  # stable: ties keep field order
     factors = [
         {"feature": model.columns[j], "effect": "raises" if parts[j] > 0 else "lowers", "contribution": float(parts[j])}
-        for j in order[:MAX_FACTORS] if parts[j] != 0
+        for j in order if parts[j] != 0
     ]
     return {"probability": probability, "label": label, "abstained": False, "abstain_reason": None, "factors": factors}
 
