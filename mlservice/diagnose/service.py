@@ -58,9 +58,9 @@ def _diagnose(model: LoadedModel, patients: list[dict[str, Any]]) -> list[dict[s
 def _largest(contributions: list[list[float]]) -> list[list[int]]:
     """Per row, the positions of its ``MAX_FACTORS`` largest parts by size, largest first
     (ties keep field order); one NumPy sort for a batch instead of a Python sort per row."""
-    if len(contributions) == 1:
-        sizes = list(map(abs, contributions[0]))
-        return [sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)[:MAX_FACTORS]]
+    if len(contributions) < 2:
+        return [sorted(range(len(parts)), key=lambda j, parts=parts: abs(parts[j]), reverse=True)[:MAX_FACTORS]
+                for parts in contributions]
     by_size = np.argsort(-np.abs(np.array(contributions, dtype=np.float64)), axis=1, kind="stable")
     return by_size[:, :MAX_FACTORS].tolist()
 

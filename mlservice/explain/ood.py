@@ -85,8 +85,8 @@ class RangeCheck:
     def beyond(self, rows: Sequence[Sequence[Any]], limit: float) -> list[list[str]]:
         """For each row, the fields whose number lies more than ``limit`` (>= 0) training SDs outside its range."""
         _check_limit(limit)
-        if len(rows) == 1:
-            return [[name for j, name, low, high, std in self.spans if _far(rows[0][j], low, high, std, limit)]]
+        if len(rows) < 2:
+            return [[name for j, name, low, high, std in self.spans if _far(row[j], low, high, std, limit)] for row in rows]
         far: list[list[str]] = [[] for _ in rows]
         columns = list(zip(*rows))
         for j, name, low, high, std in self.spans:  # only a value outside its range can be far from it
