@@ -164,7 +164,7 @@ class ItemKNNRecommender:
     ) -> Ranking:
         """Top-k unseen items for a known user; popularity for an unknown one.
 
-        With ``explain``, also ``describe_for_user(user_id, items)``, from the rows the ranking read.
+        With ``explain``, also ``describe(liked_by(user_id), items)``, from the rows the ranking read.
         """
         row = self._user_row(user_id)
         if row < 0:
@@ -207,10 +207,6 @@ class ItemKNNRecommender:
     def describe(self, seeds: Sequence[int], items: Sequence[int]) -> Description:
         """``explain`` plus the titles a response shows, looking each list of ids up once."""
         return self._described(self._known(seeds), self._known_positions(items))
-
-    def describe_for_user(self, user_id: int, items: Sequence[int]) -> Description:
-        """``describe(liked_by(user_id), items)`` without turning the seeds into ids and back."""
-        return self._described(self._liked_positions(self._user_row(user_id)), self._known_positions(items))
 
     def _described(self, sources: np.ndarray, positions: np.ndarray, rows: Rows | None = None) -> Description:
         """``describe`` on catalog positions; ``rows``: the sources' rows, when the caller just read them."""
