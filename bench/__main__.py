@@ -204,7 +204,7 @@ def _measure_cases(server: procs.Server, cases: dict[str, Any], args: argparse.N
                 out += _paired(floor, server, case, body, args)
                 continue
             if models is not None and rows == inprocess.BATCH:
-                out.append(_paired_in_process(server, case, body, models[case.split("/")[0]], args))
+                out.append(_paired_in_process(server, case, body, models[report.use_case(case)], args))
                 continue
             _step(f"{server.name}: {case}, {rows} row(s) per request")
             out.append(_measure(server, case, body, rows, args))

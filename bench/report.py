@@ -38,6 +38,11 @@ def floor_of(http: list[dict[str, Any]], case: str) -> dict[str, Any]:
     return next(r for r in http if r["server"] == "floor" and r.get("pair") == case)
 
 
+def use_case(case: str) -> str:
+    """The use case of a harness case: ``diagnose`` for ``diagnose`` and ``diagnose/columns``."""
+    return case.split("/")[0]
+
+
 def vs_sklearn(run: dict[str, Any]) -> float:
     """A 1,000-row run's rows/s over the pipeline's in process, measured alternately with it."""
     return run["rows_s"] / run["sklearn_rows_s"]
@@ -93,7 +98,7 @@ def _ratio(http: list[dict[str, Any]], run: dict[str, Any], other: str) -> str:
     """``run``'s req/s over ``other`` server's on the same rows (a columnar case against the
     other's batch of its use case: the same rows, each server in its own batch format);
     blank if it has none."""
-    case = run["case"].removesuffix("/columns")
+    case = use_case(run["case"])
     same = [t for t in http if t["server"] == other and (t["case"], t["rows"]) == (case, run["rows"])]
     return f"{run['req_s'] / same[0]['req_s']:.2f}" if same else ""
 
