@@ -1,8 +1,11 @@
 """One changed byte in a committed artifact: that use case is refused, the others serve."""
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
+import joblib
 import pytest
 
 from tests.factories import APPLICANTS, PATIENTS, committed_specs, copy_of
@@ -31,3 +34,22 @@ def test_flipped_byte_takes_down_only_its_use_case(make_app, tmp_path, broken):
             assert response.status_code == 503 and response.json["code"] == 503
         else:
             assert response.status_code == 200 and response.json["model"]["name"] == name
+
+
+def test_recommender_with_malformed_arrays_is_refused_before_serving(make_app, tmp_path):
+    """A pinned, well-signed artifact whose CSR structure would send the row loop out of bounds."""
+    entry = copy_of("recommend", tmp_path)
+    artifact = Path(entry["artifact"])
+    model = joblib.load(artifact)
+    model.similarity_.indptr[-1] += 1_000
+    joblib.dump(model, artifact)
+    entry["sha256"] = hashlib.sha256(artifact.read_bytes()).hexdigest()
+    card_path = artifact.parent / "card.json"
+    card = json.loads(card_path.read_text())
+    card["artifact"].update(sha256=entry["sha256"], bytes=artifact.stat().st_size)
+    card_path.write_text(json.dumps(card))
+
+    client = make_app({"recommend": entry}).test_client()
+    [reason] = client.get("/readyz").json["errors"]["models"]["recommend"]
+    assert "cannot unpickle" in reason and "ValueError" in reason
+    assert client.post("/recommend", json={"user_id": 15, "k": 3}).status_code == 503

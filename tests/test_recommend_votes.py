@@ -1,8 +1,9 @@
 """The recommender's request path (CSR slices, scratch marks, top k) against brute force.
 
 The reference scores the whole catalog the obvious way: dense votes added seed by seed,
-one full lexsort. Both ways of summing votes (dense ``bincount``, sparse labels) must
-give exactly its items, scores and explanations, from any thread, leaving no trace.
+one full lexsort. Both ways of gathering rows (scipy's C++ loop, NumPy offsets) and of
+summing votes (dense ``bincount``, sparse labels) must give exactly its items, scores
+and explanations, from any thread, leaving no trace.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from mlservice.recommend import votes
 from mlservice.recommend.model import ItemKNNRecommender
@@ -94,8 +96,18 @@ def expected(model: ItemKNNRecommender, q: dict[str, Any]) -> tuple[list[int], l
     return reference(model, seeds.astype(np.int64), seen, q["k"], q.get("genres"))
 
 
+@pytest.fixture(params=["scipy-loop", "numpy-offsets"])
+def gather_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test that takes it runs with scipy's row loop and with the NumPy fallback."""
+    if request.param == "numpy-offsets":
+        monkeypatch.setattr(votes, "csr_row_index", None)
+    else:
+        assert votes.csr_row_index is not None  # the pinned scipy has it: the fast path is what serves
+    return request.param
+
+
 @pytest.mark.parametrize("dense_ratio", [0, 10**9], ids=["sparse-labels", "dense-bincount"])
-def test_rankings_equal_brute_force_exactly(monkeypatch: pytest.MonkeyPatch, dense_ratio: int) -> None:
+def test_rankings_equal_brute_force_exactly(monkeypatch: pytest.MonkeyPatch, dense_ratio: int, gather_path: str) -> None:
     monkeypatch.setattr(votes, "_DENSE_RATIO", dense_ratio)
     model = random_model()
     for q in queries(model):
@@ -103,7 +115,8 @@ def test_rankings_equal_brute_force_exactly(monkeypatch: pytest.MonkeyPatch, den
 
 
 @pytest.mark.parametrize("dense_ratio", [0, 10**9], ids=["sparse-labels", "dense-bincount"])
-def test_explanations_equal_the_similarity_block(monkeypatch: pytest.MonkeyPatch, dense_ratio: int) -> None:
+def test_explanations_equal_the_similarity_block(monkeypatch: pytest.MonkeyPatch, dense_ratio: int,
+                                                 gather_path: str) -> None:
     """Votes are the block's column sums; the top voter is the lowest id among the largest."""
     monkeypatch.setattr(votes, "_DENSE_RATIO", dense_ratio)
     model = random_model()
@@ -117,6 +130,48 @@ def test_explanations_equal_the_similarity_block(monkeypatch: pytest.MonkeyPatch
         assert got[2].tolist() == np.count_nonzero(block, axis=0).tolist()
         top = [model.item_ids_[sources[block[:, j].argmax()]] if block[:, j].any() else -1 for j in range(len(items))]
         assert got[1].tolist() == top
+
+
+def test_gather_equals_scipy_row_indexing(gather_path: str) -> None:
+    """Rows in any order, repeated, empty (items nobody else watched) or none at all."""
+    rng = np.random.default_rng(2)
+    dense = (rng.random((50, 30)) < 0.2) * rng.random((50, 30))
+    dense[[3, 10, 11]] = 0
+    sim = sparse.csr_matrix(dense.astype(np.float32))
+    empty = np.flatnonzero(np.diff(sim.indptr) == 0)
+    for rows in (rng.integers(0, sim.shape[0], 40), np.r_[empty[:2], 7, 7, 3, empty[:1]], np.array([5]),
+                 np.empty(0, dtype=np.int64), rng.integers(0, sim.shape[0], 40).astype(np.int32)):
+        got = votes.gather(sim.indptr, sim.indices, sim.data, rows)
+        want = sim[rows] if len(rows) else sim[:0]
+        assert got.columns.dtype == np.intp and got.values.dtype == sim.data.dtype
+        assert got.columns.tolist() == want.indices.tolist() and got.values.tolist() == want.data.tolist()
+        assert got.ends.tolist() == want.indptr[1:].tolist()
+    for outside in (np.array([2, -1]), np.array([sim.shape[0]])):
+        with pytest.raises(IndexError):
+            votes.gather(sim.indptr, sim.indices, sim.data, outside)
+
+
+@pytest.mark.parametrize("damage", ["indptr-decreases", "indptr-past-the-end", "column-out-of-range",
+                                    "ratings-of-another-catalog"])
+def test_arrays_the_row_loop_cannot_read_safely_refuse_to_unpickle(damage: str) -> None:
+    model = random_model()
+    sim = model.similarity_
+    if damage == "indptr-decreases":
+        sim.indptr[3] = sim.indptr[-1]
+    elif damage == "indptr-past-the-end":
+        sim.indptr[-1] += 50
+    elif damage == "column-out-of-range":
+        sim.indices[0] = model.n_items
+    else:
+        model.user_items_ = model.user_items_[:, :-1]
+    with pytest.raises(ValueError):
+        pickle.loads(pickle.dumps(model))
+
+
+def test_a_sound_model_unpickles_to_the_same_answers() -> None:
+    model = random_model()
+    again = pickle.loads(pickle.dumps(model))
+    assert [served(again, q) for q in queries(model, n=10)] == [served(model, q) for q in queries(model, n=10)]
 
 
 def test_explain_handles_no_seeds_repeated_items_and_unknown_items() -> None:

@@ -73,6 +73,21 @@ class ItemKNNRecommender:
         """The fitted attributes only: what serving derives is rebuilt after unpickling."""
         return {name: value for name, value in self.__dict__.items() if name not in _SERVING}
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle, refusing (ValueError) arrays the request path cannot read safely:
+        its row gather is scipy's C++ loop, which trusts the CSR structure."""
+        self.__dict__.update(state)
+        if "similarity_" in state:
+            self._check_arrays()
+
+    def _check_arrays(self) -> None:
+        """CSR matrices well formed, similarity n_items x n_items, ratings n_users x n_items."""
+        for name, rows in (("similarity_", self.n_items), ("user_items_", self.n_users)):
+            matrix = getattr(self, name)
+            matrix.check_format(full_check=True)
+            if matrix.shape != (rows, self.n_items):
+                raise ValueError(f"{name} has shape {matrix.shape}, not {(rows, self.n_items)}")
+
     def fit(
         self,
         user_ids: Sequence[int],
