@@ -109,19 +109,14 @@ def gather(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows: np.n
     total = int(ends[-1]) if len(ends) else 0
     if len(rows) and rows.min() < 0:
         raise IndexError("negative row")
-    if csr_row_index is None or indices.dtype != indptr.dtype:
-        return _gather_numpy(starts, lengths, ends, total, indices, data)
-    columns, values = np.empty(total, dtype=indices.dtype), np.empty(total, dtype=data.dtype)
-    csr_row_index(len(rows), rows.astype(indptr.dtype, copy=False), indptr, indices, data, columns, values)
+    if csr_row_index is None:  # the same entries through offsets into the arrays
+        offsets = np.arange(total)
+        offsets += np.repeat(starts - (ends - lengths), lengths)
+        columns, values = indices.take(offsets), data.take(offsets)
+    else:
+        columns, values = np.empty(total, dtype=indices.dtype), np.empty(total, dtype=data.dtype)
+        csr_row_index(len(rows), rows.astype(indptr.dtype, copy=False), indptr, indices, data, columns, values)
     return Rows(columns.astype(np.intp), values, ends)
-
-
-def _gather_numpy(starts: np.ndarray, lengths: np.ndarray, ends: np.ndarray, total: int,
-                  indices: np.ndarray, data: np.ndarray) -> Rows:
-    """``gather`` from ``np.repeat`` offsets, where scipy's loop is not there to call."""
-    offsets = np.arange(total)
-    offsets += np.repeat(starts - (ends - lengths), lengths)
-    return Rows(indices.take(offsets).astype(np.intp), data.take(offsets), ends)
 
 
 def unseen_sums(rows: Rows, seen: np.ndarray, marks: Marks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
