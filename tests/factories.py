@@ -136,6 +136,23 @@ def copy_of(name: str, root: Path, version: str = "9.0.0", settings: dict[str, A
             "settings": dict(spec.settings if settings is None else settings)}
 
 
+def card_path(entry: dict[str, Any]) -> Path:
+    return Path(entry["artifact"]).with_name("card.json")
+
+
+def repin(entry: dict[str, Any]) -> None:
+    """Pin whatever the artifact file now holds, as a careless operator would."""
+    entry["sha256"] = hashlib.sha256(Path(entry["artifact"]).read_bytes()).hexdigest()
+    edit_card(entry, artifact={"file": "model.joblib", "sha256": entry["sha256"]})
+
+
+def edit_card(entry: dict[str, Any], **changes: Any) -> None:
+    path = card_path(entry)
+    card = json.loads(path.read_text())
+    card.update(changes)
+    path.write_text(json.dumps(card))
+
+
 # -- Changes a swap test applies to a deployed tiny artifact ----------------------------
 
 

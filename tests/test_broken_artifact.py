@@ -1,14 +1,12 @@
-"""One changed byte in a committed artifact: that use case is refused, the others serve."""
+"""A broken committed artifact (a changed byte, malformed arrays): that use case is refused, the others serve."""
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import joblib
 import pytest
 
-from tests.factories import APPLICANTS, PATIENTS, committed_specs, copy_of
+from tests.factories import APPLICANTS, PATIENTS, committed_specs, copy_of, repin
 
 
 @pytest.mark.parametrize("broken", ["risk", "diagnose", "recommend"])
@@ -43,11 +41,7 @@ def test_recommender_with_malformed_arrays_is_refused_before_serving(make_app, t
     model = joblib.load(artifact)
     model.similarity_.indptr[-1] += 1_000
     joblib.dump(model, artifact)
-    entry["sha256"] = hashlib.sha256(artifact.read_bytes()).hexdigest()
-    card_path = artifact.parent / "card.json"
-    card = json.loads(card_path.read_text())
-    card["artifact"].update(sha256=entry["sha256"], bytes=artifact.stat().st_size)
-    card_path.write_text(json.dumps(card))
+    repin(entry)
 
     client = make_app({"recommend": entry}).test_client()
     [reason] = client.get("/readyz").json["errors"]["models"]["recommend"]

@@ -1,7 +1,6 @@
 """The registry refuses every artifact it cannot trust, and says why without data."""
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 from pathlib import Path
@@ -12,28 +11,12 @@ import pytest
 import sklearn.base
 
 from mlservice.registry.extension import EXTENSION
-from tests.factories import write_models_config, PATIENT, PATIENT_ROW, tiny_diagnose_model, write_artifact
+from tests.factories import (PATIENT, PATIENT_ROW, card_path, edit_card, repin, tiny_diagnose_model,
+                             write_artifact, write_models_config)
 
 
 def failure(app: Any, name: str = "diagnose") -> str:
     return app.extensions[EXTENSION].failures[name].reason
-
-
-def card_path(entry: dict[str, Any]) -> Path:
-    return Path(entry["artifact"]).with_name("card.json")
-
-
-def repin(entry: dict[str, Any]) -> None:
-    """Pin whatever the artifact file now holds, as a careless operator would."""
-    entry["sha256"] = hashlib.sha256(Path(entry["artifact"]).read_bytes()).hexdigest()
-    edit_card(entry, artifact={"file": "model.joblib", "sha256": entry["sha256"]})
-
-
-def edit_card(entry: dict[str, Any], **changes: Any) -> None:
-    path = card_path(entry)
-    card = json.loads(path.read_text())
-    card.update(changes)
-    path.write_text(json.dumps(card))
 
 
 def test_valid_tiny_model_serves_its_own_predictions(make_app, tiny_entry):
