@@ -99,7 +99,7 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path,
         ready["current"] = server.ready_seconds
         http += _paired(floor, server, "healthz", cases["empty"], args)
         mem["floor"] = memory.server_memory(floor)
-        http += _measure_cases(server, cases, args, ROW_CASES + COLUMN_CASES, floor=floor, models=models)
+        http += _measure_cases(server, cases, args, (*ROW_CASES, *COLUMN_CASES, FILTERED), floor=floor, models=models)
         mem["after every case"] = memory.server_memory(server)
     # Memory compared like with like: a fresh server after the same single-row load as the floor's;
     # "no models" is the same service with an empty models config (its /risk answers 503).
@@ -182,6 +182,7 @@ def _cases(models: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     for name in ("risk", "diagnose"):
         cases[f"{name}/columns"] = {1000: bodies.columns_body(models[name], run_dir)}
     cases["recommend"] = {1: bodies.recommend_body(models["recommend"], run_dir)}
+    cases[FILTERED] = {1: bodies.recommend_body(models["recommend"], run_dir, ranked=True)}
     cases["spec"] = bodies.tutorial_spec(models, run_dir)
     cases["empty"] = run_dir / "empty.json"
     cases["empty"].write_bytes(b"")
@@ -190,6 +191,9 @@ def _cases(models: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 
 ROW_CASES = ("risk", "diagnose", "recommend")
 COLUMN_CASES = ("risk/columns", "diagnose/columns")  # this service only: the tutorial app has no such format
+#: This service only: the same known users with a filter, so each request is ranked instead of read
+#: from the table made at load (the tutorial app has no filters).
+FILTERED = "recommend, filtered"
 
 
 def _measure_cases(server: procs.Server, cases: dict[str, Any], args: argparse.Namespace,
@@ -288,6 +292,8 @@ def _target(server: procs.Server, case: str, rows: int) -> tuple[str, str]:
     MLServer takes any number of rows at its V2 inference path."""
     if server.name == "mlserver":
         return server.url + mlserver.infer_path(case), "POST"
+    if case == FILTERED:
+        return server.url + "/recommend", "POST"
     path = "/" if case == "floor" else f"/{case}" + ("/batch" if rows > 1 and "/" not in case else "")
     return server.url + path, "GET" if case == "healthz" else "POST"
 

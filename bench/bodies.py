@@ -39,12 +39,16 @@ def columns_body(model: LoadedModel, folder: Path, size: int = 1000) -> Path:
     return _write(folder / f"{model.spec.name}-columns-{size}.json", {"columns": columns})
 
 
-def recommend_body(model: LoadedModel, folder: Path, users: int = RECOMMEND_USERS) -> Path:
+def recommend_body(model: LoadedModel, folder: Path, users: int = RECOMMEND_USERS, ranked: bool = False) -> Path:
     """Top-10 for known users (the collaborative strategy, the most work per request), one per
     line, which ``post.lua`` sends in turn: a server that keeps anything from one request to the
-    next must not be timed on one user."""
+    next must not be timed on one user. ``ranked``: the same users excluding the most popular
+    item, a filter, so this service ranks each request instead of reading its table made at load."""
     ids = np.random.default_rng(RECOMMEND_SEED).permutation(model.estimator.user_ids_)[:users]
-    return _write(folder / "recommend-1.json", *({"user_id": int(u), "k": 10} for u in ids))
+    estimator = model.estimator
+    extra = {"exclude_items": [int(estimator.item_ids_[estimator.popular_order_[0]])]} if ranked else {}
+    name = "recommend-ranked-1.json" if ranked else "recommend-1.json"
+    return _write(folder / name, *({"user_id": int(u), "k": 10, **extra} for u in ids))
 
 
 def tutorial_spec(models: dict[str, LoadedModel], folder: Path) -> Path:
