@@ -64,6 +64,19 @@ def test_a_model_whose_top_k_is_not_a_prefix_gets_no_table(caplog: pytest.LogCap
     assert "refused name=recommend" in caplog.text
 
 
+class FailsForOneUser(ShuffledAtEachK):
+    def recommend_for_user(self, user: int, k: int, explain: bool = False) -> tuple[Any, ...]:
+        if user == self.user_ids_[-1]:
+            raise MemoryError
+        return self.model.recommend_for_user(user, k, explain=True)
+
+
+def test_a_table_that_cannot_be_built_means_ranking_every_request(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="mlservice.recommend.precomputed"):
+        assert precomputed.prepared(FailsForOneUser(random_model()), DEPTH, 10_000, "recommend") is None
+    assert "failed name=recommend reason=MemoryError" in caplog.text
+
+
 def test_too_many_users_means_no_table_and_zero_means_never() -> None:
     model = random_model()
     assert precomputed.prepared(model, DEPTH, len(model.user_ids_) - 1, "recommend") is None

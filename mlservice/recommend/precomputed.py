@@ -98,8 +98,13 @@ def prepared(estimator: Any, depth: int, max_users: int, name: str) -> UserRanki
     if n_users > max_users:
         log.info("rankings not precomputed name=%s users=%d limit=%d; every request is ranked", name, n_users, max_users)
         return None
-    table = build(estimator, depth)
-    if not checked(table, estimator):
+    try:
+        table = build(estimator, depth)
+        same = checked(table, estimator)
+    except Exception as exc:  # noqa: BLE001 - any failure means: rank every request, as without a table
+        log.warning("precomputed rankings failed name=%s reason=%s; every request is ranked", name, type(exc).__name__)
+        return None
+    if not same:
         log.warning("precomputed rankings refused name=%s: they differ from the model's; every request is ranked", name)
         return None
     return table
