@@ -29,6 +29,9 @@ _CHECK_K = (1, 3, 10, 37)
 
 Answer = tuple[np.ndarray, np.ndarray, Description]
 
+#: The table's columns after ``starts``: items, scores, then the ``Description`` fields in order.
+_DTYPES = (np.int64, np.float64, object, np.float64, np.int64, object, np.int64)
+
 
 class UserRankings(NamedTuple):
     """Per user id (sorted), the rows ``starts[i]:starts[i+1]`` of each column: the
@@ -76,10 +79,6 @@ def build(estimator: Any, depth: int) -> UserRankings:
         starts[row + 1] = end
     used = int(starts[-1])
     return UserRankings(user_ids, starts, *(c if used == capacity else c[:used].copy() for c in columns), depth)
-
-
-#: The table's columns after ``starts``: items, scores, then the ``Description`` fields in order.
-_DTYPES = (np.int64, np.float64, object, np.float64, np.int64, object, np.int64)
 
 
 def checked(table: UserRankings, estimator: Any) -> bool:
