@@ -11,7 +11,6 @@ from mlservice import create_app
 from tests.factories import SETTINGS, tiny_diagnose_model, write_artifact, write_models_config
 
 
-
 @pytest.fixture(scope="module")
 def app() -> Flask:
     """The app on the committed config and artifacts (module scope: loading is the slow part)."""
@@ -40,6 +39,13 @@ def make_app(tmp_path: Path) -> Callable[..., Flask]:
                            **config})
 
     return build
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that starts real servers is slow too, so `-m "not slow"` leaves the quick loop."""
+    for item in items:
+        if item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
