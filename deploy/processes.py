@@ -134,9 +134,11 @@ class Replica:
 
     def start(self) -> None:
         self.metrics_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "MLSERVICE_BEHIND_PROXY": "true", **self.env,
-               "MLSERVICE_BIND": self.address, "MLSERVICE_WORKERS": str(self.workers),
-               "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
+        from mlservice.config import absolute_path_env  # the replica starts in ROOT, not where the user stands
+
+        env = absolute_path_env({**os.environ, "MLSERVICE_BEHIND_PROXY": "true", **self.env,
+                                 "MLSERVICE_BIND": self.address, "MLSERVICE_WORKERS": str(self.workers),
+                                 "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)})
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "--config", str(GUNICORN_CONF), "wsgi:app"],

@@ -1,17 +1,37 @@
-"""The ``mlservice`` command: training and model checks, without starting a server."""
+"""The ``mlservice`` command: serve, train, check models, make API keys."""
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
 
-from mlservice.config import Defaults
+from mlservice.app import USE_CASES
+from mlservice.config import ROOT, Defaults, absolute_path_env
 from mlservice.training.command import train
 
 
 @click.group()
 def main() -> None:
     """mlservice: train, check and serve scikit-learn models."""
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="host:port or unix:/path to listen on.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes [default: one per core, at least 2].")
+def serve(bind: str, workers: int | None) -> None:
+    """Serve under gunicorn with the repository's deploy/gunicorn.conf.py (what `make run` does).
+
+    The settings come from MLSERVICE_CONFIG (default configs/service.toml) and
+    MLSERVICE_* variables, as for any other start; see docs/deployment.md.
+    """
+    env = absolute_path_env({**os.environ, "MLSERVICE_BIND": bind})  # gunicorn starts in the repository
+    if workers:
+        env["MLSERVICE_WORKERS"] = str(workers)
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    os.chdir(ROOT)
+    os.execve(gunicorn, [gunicorn, "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "wsgi:app"], env)
 
 
 @main.group()
@@ -21,10 +41,10 @@ def models() -> None:
 
 @models.command("check")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path), default=Defaults.MODELS_CONFIG)
-@click.option("--only", multiple=True, help="Check only these use cases (default: all).")
+@click.option("--only", multiple=True, type=click.Choice([u.name for u in USE_CASES]),
+              help="Check only these use cases (default: all).")
 def check(config: Path, only: tuple[str, ...]) -> None:
     """Validate CONFIG offline: digests, loads, versions, schemas, golden examples."""
-    from mlservice.app import USE_CASES
     from mlservice.registry.check import check_config
 
     use_cases = [u for u in USE_CASES if not only or u.name in only]
@@ -53,3 +73,7 @@ def new_key(key_id: str, scopes: tuple[str, ...]) -> None:
 
 
 main.add_command(train)
+
+
+if __name__ == "__main__":  # ``python -m mlservice.cli``: how ``train`` re-executes itself (training/kernels.py)
+    main()

@@ -17,6 +17,9 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ENV = "MLSERVICE_CONFIG"
 DEFAULT_CONFIG_FILE = ROOT / "configs" / "service.toml"
+#: Settings that name a file or folder; ``PATH_ENV`` are the variables that can give them.
+PATH_KEYS = ("MODELS_CONFIG", "API_KEYS_FILE", "MODELS_STATE_DIR")
+PATH_ENV = (CONFIG_ENV, *(f"MLSERVICE_{key}" for key in PATH_KEYS), "PROMETHEUS_MULTIPROC_DIR")
 
 
 class Defaults:
@@ -47,15 +50,25 @@ class Defaults:
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Apply the four layers to ``app.config``."""
     app.config.from_object(Defaults)
-    path = Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+    path = Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE)).resolve()  # relative: to the current directory
     if app.config.from_file(str(path), load=tomllib.load, text=False, silent=CONFIG_ENV not in os.environ):
         _resolve_relative(app, path.parent)
     app.config.from_prefixed_env("MLSERVICE")
     app.config.update(overrides or {})
+    _resolve_relative(app, Path.cwd())
 
 
 def _resolve_relative(app: Flask, base: Path) -> None:
-    """Paths in a config file are relative to that file, wherever the process starts."""
-    for key in ("MODELS_CONFIG", "API_KEYS_FILE"):
+    """Paths in a config file are relative to that file; any other relative path to the current directory."""
+    for key in PATH_KEYS:
         if app.config.get(key):
             app.config[key] = str((base / app.config[key]).resolve())
+
+
+def absolute_path_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with every path variable made absolute against the current directory.
+
+    For a process started in another directory (a replica, ``mlservice serve``):
+    it must read the files the user named from where the user stands.
+    """
+    return {**env, **{name: str(Path(env[name]).resolve()) for name in PATH_ENV if env.get(name)}}

