@@ -2,12 +2,13 @@
 #   make run   - install and serve on http://127.0.0.1:8000 under gunicorn
 #   make test  - install (with dev and training extras) and run the whole suite
 #   make stack - nginx + two gunicorn replicas on http://127.0.0.1:8080 (configs, logs: run/)
+#   make train - install the training extra and retrain every model into run/artifacts/
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 LOCK    = constraints.txt
 
-.PHONY: run stack test system-deps lock clean
+.PHONY: run stack train test system-deps stack-deps lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,19 +22,31 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev,train]'
 	touch $@
 
+$(VENV)/.installed-train: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[train]'
+	touch $@
+
 run: $(VENV)/.installed
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py wsgi:app
 
 # Ctrl-C stops nginx first, then each replica gracefully.
-stack: $(VENV)/.installed system-deps
+stack: $(VENV)/.installed stack-deps
 	$(BIN)/python deploy/stack.py
+
+# Beside the committed artifacts, never over them; compare the printed pins with configs/models.toml.
+TRAIN_ARGS ?= all --artifacts run/artifacts --force
+train: $(VENV)/.installed-train
+	$(BIN)/mlservice train $(TRAIN_ARGS)
 
 test: $(VENV)/.installed-dev system-deps
 	$(BIN)/pytest
 
-# Servers the integration tests start for real; installed once when missing (needs root).
+# Debian packages, installed once when missing (needs root): the stack needs nginx; the
+# tests also drive chromium (the docs page).
+stack-deps:
+	@command -v nginx >/dev/null 2>&1 || scripts/install-system-deps.sh nginx
 system-deps:
-	@command -v nginx >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || scripts/install-system-deps.sh
+	@command -v nginx >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || scripts/install-system-deps.sh nginx chromium
 
 lock:
 	{ echo "# Exact versions the committed artifacts were built and tested with (regenerate: make lock)."; \

@@ -26,6 +26,7 @@ class ServiceApi(Api):
         super()._register_swagger_ui_rule(blueprint)
         if self.config.get("OPENAPI_SWAGGER_UI_PATH"):
             swagger_ui.add_assets_rule(blueprint, self.config.get("OPENAPI_SWAGGER_UI_URL"))
+            swagger_ui.add_trailing_slash_redirect(blueprint, self.config["OPENAPI_SWAGGER_UI_PATH"])
 
 
 class ServiceBlueprint(Blueprint):

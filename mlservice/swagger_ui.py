@@ -6,7 +6,7 @@ third-party script runs on our origin.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, send_from_directory
+from flask import Blueprint, Response, redirect, send_from_directory, url_for
 from werkzeug.exceptions import NotFound
 
 #: The only files the page flask-smorest renders asks for.
@@ -19,6 +19,15 @@ def add_assets_rule(blueprint: Blueprint, url: str | None) -> None:
     """Serve the assets at ``url`` (``OPENAPI_SWAGGER_UI_URL``) when it is a local path."""
     if url and url.startswith("/"):
         blueprint.add_url_rule(f"{url.rstrip('/')}/<string:filename>", "swagger_ui_assets", asset)
+
+
+def add_trailing_slash_redirect(blueprint: Blueprint, path: str) -> None:
+    """``/docs/`` (as people type it) redirects to the page at ``/docs`` instead of a 404."""
+    blueprint.add_url_rule(f"/{path.strip('/')}/", "swagger_ui_slash", to_page)
+
+
+def to_page() -> Response:
+    return redirect(url_for(".openapi_swagger_ui"), 308)
 
 
 def asset(filename: str) -> Response:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the integration tests drive for real (nginx; chromium for the docs page).
+# Debian packages: scripts/install-system-deps.sh nginx [chromium]
+# (the stack needs nginx; the integration tests also drive chromium for the docs page).
 set -euo pipefail
-packages=(nginx chromium)
+[ $# -gt 0 ] || set -- nginx chromium
+packages=("$@")
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

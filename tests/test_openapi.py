@@ -50,3 +50,15 @@ def test_swagger_ui_is_served(make_app, tiny_entry):
     response = make_app({"diagnose": tiny_entry}).test_client().get("/docs")
     assert response.status_code == 200
     assert b"swagger-ui" in response.data and b"openapi.json" in response.data
+
+
+def test_docs_with_a_trailing_slash_redirects_to_the_page(make_app, tiny_entry):
+    client = make_app({"diagnose": tiny_entry}).test_client()
+    response = client.get("/docs/")
+    assert response.status_code == 308 and response.headers["Location"] == "/docs"
+    assert b"swagger-ui" in client.get("/docs/", follow_redirects=True).data
+
+
+def test_docs_disabled_answers_404_for_both_spellings(make_app, tiny_entry):
+    client = make_app({"diagnose": tiny_entry}, DOCS_ENABLED=False).test_client()
+    assert [client.get(path).status_code for path in ("/docs", "/docs/", "/openapi.json")] == [404, 404, 404]

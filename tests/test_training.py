@@ -6,11 +6,11 @@ loaders are replaced), so these tests run offline and fast.
 from __future__ import annotations
 
 import ast
+import json
 import os
+import pickle
 import subprocess
 import sys
-import json
-import pickle
 from pathlib import Path
 from typing import Any
 
