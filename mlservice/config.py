@@ -35,7 +35,6 @@ class Defaults:
     API_KEYS = None  # JSON list of {"id", "key", "scopes"} from a secret store (MLSERVICE_API_KEYS)
     DOCS_ENABLED = True  # /docs and /openapi.json
     DOCS_SCOPE = None  # set to "admin" to require a key for the docs
-    JSON_SORT_KEYS = False
     API_TITLE = "mlservice"
     API_VERSION = "1"
     OPENAPI_VERSION = "3.0.3"

@@ -96,21 +96,19 @@ class DiagnosisSchema(StrictSchema):
 
 
 class DiagnoseResultSchema(DiagnosisSchema):
-    model = fields.Nested(ModelRefSchema, required=True)
     disclaimer = fields.String(required=True)
+    model = fields.Nested(ModelRefSchema, required=True)
 
 
 class DiagnoseBatchResultSchema(StrictSchema):
     results = fields.List(fields.Nested(DiagnosisSchema), required=True)
-    model = fields.Nested(ModelRefSchema, required=True)
     disclaimer = fields.String(required=True)
+    model = fields.Nested(ModelRefSchema, required=True)
 
 
 class DiagnoseColumnsResultSchema(StrictSchema):
     """One list per output, one value per patient, in input order."""
 
-    model = fields.Nested(ModelRefSchema, required=True)
-    disclaimer = fields.String(required=True)
     probability = Column(fields.Float(allow_none=True), required=True,
                          metadata={"description": "As in /diagnose: the model's probability; null where abstained."})
     label = Column(fields.String(validate=validate.OneOf(LABELS)), required=True,
@@ -122,6 +120,8 @@ class DiagnoseColumnsResultSchema(StrictSchema):
         PatientSchema, "Every field's change to each patient's log-odds compared with the average training patient, "
         "as in /diagnose's factors (which are the 3 largest of these); null where abstained.", nullable=True), required=True)
     warnings = column_warnings()
+    disclaimer = fields.String(required=True)
+    model = fields.Nested(ModelRefSchema, required=True)
 
 
 class DiagnoseSettingsSchema(StrictSchema):

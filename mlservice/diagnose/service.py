@@ -28,18 +28,18 @@ def diagnose(patients: list[dict[str, Any]], key: str | None = None) -> tuple[li
 
 def diagnose_one(patient: dict[str, Any]) -> dict[str, Any]:
     [result], model = diagnose([patient], patient.get("patient_id"))
-    return {**result, "model": model.ref, "disclaimer": DISCLAIMER}
+    return {**result, "disclaimer": DISCLAIMER, "model": model.ref}
 
 
 def diagnose_batch(patients: list[dict[str, Any]]) -> dict[str, Any]:
     results, model = diagnose(patients)
-    return {"results": results, "model": model.ref, "disclaimer": DISCLAIMER}
+    return {"results": results, "disclaimer": DISCLAIMER, "model": model.ref}
 
 
 def diagnose_columns(columns: Columns) -> dict[str, Any]:
     """Every patient by the version routed for a batch; one list per output."""
     result, model = serve_columns(NAME, columns, _diagnose_columns, _same_column_labels)
-    return {**result, "model": model.ref, "disclaimer": DISCLAIMER}
+    return {**result, "disclaimer": DISCLAIMER, "model": model.ref}
 
 
 def _diagnose(model: LoadedModel, patients: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -97,7 +97,6 @@ class RiskBatchResultSchema(StrictSchema):
 class RiskColumnsResultSchema(StrictSchema):
     """One list per output, one value per applicant, in input order."""
 
-    model = fields.Nested(ModelRefSchema, required=True)
     probability_of_default = Column(fields.Float(), required=True, metadata={"description": "As in /risk."})
     decision = Column(fields.String(validate=validate.OneOf(DECISIONS)), required=True,
                       metadata={"description": "As in /risk: approve, review or decline at the configured thresholds."})
@@ -110,6 +109,7 @@ class RiskColumnsResultSchema(StrictSchema):
         ApplicantSchema, "Every field's change to each applicant's log-odds of default compared with a typical "
         "applicant, as in /risk's reasons (which are the largest positive ones).", nullable=False), required=True)
     warnings = column_warnings()
+    model = fields.Nested(ModelRefSchema, required=True)
 
 
 class RiskSettingsSchema(StrictSchema):
