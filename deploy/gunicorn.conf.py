@@ -47,8 +47,15 @@ preload_app = True
 # collects nothing while it builds the app (no freed holes in its pages), freezes all of
 # it before each fork, and each worker collects again, skipping the frozen objects.
 gc.disable()
-worker_tmp_dir = "/dev/shm" if _SHM == "/dev/shm" else None  # heartbeat files off disk
+worker_tmp_dir = "/dev/shm" if _SHM == "/dev/shm" else None  # heartbeat files off disk (unlinked at once)
 proc_name = "mlservice"
+# gunicorn's control socket (for gunicornc) defaults to one path per user, $HOME/.gunicorn/gunicorn.ctl:
+# of several masters the last to start owns it and the first to stop removes it, and a read-only
+# root filesystem has nowhere to put it. Off, unless MLSERVICE_CONTROL_SOCKET names one per master.
+_CONTROL_SOCKET = os.environ.get("MLSERVICE_CONTROL_SOCKET")
+control_socket_disable = not _CONTROL_SOCKET
+if _CONTROL_SOCKET:
+    control_socket = _CONTROL_SOCKET
 
 # -- Time limits -------------------------------------------------------------------
 timeout = 30  # a worker silent this long is killed and replaced (hung native code)

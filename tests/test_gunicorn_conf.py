@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
-from deploy.processes import ROOT
+import pytest
+
+from deploy.processes import ROOT, free_port, stop_process, wait_for
 
 READ = textwrap.dedent("""
     import json, os, runpy, sys
@@ -78,3 +82,31 @@ def test_the_environment_wins(tmp_path):
     assert conf["settings"]["bind"] == "unix:/tmp/x.sock" and conf["settings"]["workers"] == 3
     assert conf["env"]["OMP_NUM_THREADS"] == "4" and conf["env"]["MKL_NUM_THREADS"] == "1"
     assert conf["metrics_dir"] == str(tmp_path) and conf["exists_after_exit"] is True  # not ours to remove
+
+
+def _serve(port: int, **env: str) -> subprocess.Popen:
+    command = [str(Path(sys.executable).with_name("mlservice")), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    clean = {k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "PROMETHEUS_MULTIPROC_DIR")}
+    return subprocess.Popen(command, env={**clean, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+@pytest.mark.integration
+def test_masters_share_no_control_socket_and_leave_nothing_in_dev_shm(tmp_path):
+    """Two masters side by side: none takes gunicorn's per-user socket; a named one is its own, and goes."""
+    home, socket, state = tmp_path / "home", tmp_path / "b.ctl", str(tmp_path / "state")
+    ports = free_port(), free_port()
+    masters = [_serve(ports[0], HOME=str(home), MLSERVICE_MODELS_STATE_DIR=state),
+               _serve(ports[1], HOME=str(home), MLSERVICE_MODELS_STATE_DIR=state, MLSERVICE_CONTROL_SOCKET=str(socket))]
+    try:
+        for port in ports:
+            wait_for(f"http://127.0.0.1:{port}/healthz", 90)
+        assert not (home / ".gunicorn").exists()
+        assert socket.is_socket()
+        assert all(Path(f"/dev/shm/mlservice-metrics-{m.pid}").is_dir() for m in masters)
+    finally:
+        for master in masters:
+            stop_process(master, signal.SIGTERM, 40)
+    assert [m.returncode for m in masters] == [0, 0]
+    assert not socket.exists()
+    assert not any(Path(f"/dev/shm/mlservice-metrics-{m.pid}").exists() for m in masters)
