@@ -6,7 +6,9 @@
 The first writes every config into a run directory (``run/`` by default), starts
 the replicas, waits until they answer, starts nginx, prints the URL and runs until
 Ctrl-C or SIGTERM, then stops nginx first (no new requests) and the replicas
-gracefully. ``render`` only prints the nginx site file for a real deployment.
+gracefully. A replica that exits meanwhile is restarted and the runner says so,
+as systemd's ``Restart=`` does in production (docs/systemd/mlservice@.service);
+one that keeps exiting stops the stack. ``render`` only prints the nginx site file for a real deployment.
 Tests use :class:`Stack` as a context manager.
 """
 from __future__ import annotations
@@ -25,6 +27,9 @@ if __package__ in (None, ""):  # run as a script: make ``deploy`` importable
 from deploy import render  # noqa: E402
 from deploy.processes import ROOT, Nginx, Replica, free_port, wait_for  # noqa: E402
 
+
+#: As systemd: wait this long before a restart; give up after this many restarts within the window.
+RESTART_SECONDS, RESTART_LIMIT, RESTART_WINDOW = 2.0, 5, 60.0
 
 #: nginx's defaults live in one place, ``render.NginxSettings``; the stack and the CLI take theirs from it.
 DEFAULTS = render.NginxSettings
@@ -74,6 +79,9 @@ class Stack:
         for replica in self.replicas:
             replica.stop()
 
+    def exited_replicas(self) -> list[tuple[Replica, int]]:
+        return [(r, r.proc.returncode) for r in self.replicas if r.proc and r.proc.poll() is not None]
+
     def __enter__(self) -> Stack:
         return self.start()
 
@@ -89,12 +97,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"mlservice on {stack.url}  (docs: {stack.url}/docs, logs: {stack.run_dir})", flush=True)
         print(f"readiness: {_readiness(stack.url)}", flush=True)
         try:
-            while all(p.proc and p.proc.poll() is None for p in [*stack.replicas, stack.nginx]):
-                time.sleep(1)
+            return _supervise(stack)
         except KeyboardInterrupt:
             return 0
-        print("a process of the stack exited; stopping the rest", file=sys.stderr)
-        return 1
+
+
+def _supervise(stack: Stack) -> int:
+    """Restart replicas that exit while nginx serves; stop when nginx exits or a replica keeps exiting."""
+    restarts: list[float] = []
+    while stack.nginx.proc and stack.nginx.proc.poll() is None:
+        time.sleep(RESTART_SECONDS)
+        for replica, code in stack.exited_replicas():
+            now = time.monotonic()
+            restarts = [t for t in restarts if now - t < RESTART_WINDOW] + [now]
+            if len(restarts) > RESTART_LIMIT:
+                print(f"replicas exited {len(restarts)} times in {RESTART_WINDOW:.0f}s; stopping the stack "
+                      f"(see {replica.log_path})", file=sys.stderr, flush=True)
+                return 1
+            replica.start()
+            print(f"replica {replica.index} ({replica.address}) exited with status {code}; restarted it "
+                  f"(log: {replica.log_path})", file=sys.stderr, flush=True)
+    print("nginx exited; stopping the replicas", file=sys.stderr)
+    return 1
 
 
 def _readiness(url: str, timeout: float = 10.0) -> str:

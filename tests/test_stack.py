@@ -1,16 +1,21 @@
 """nginx in front of two gunicorn replicas, for real on 127.0.0.1: parity, limits, failures."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from deploy.processes import ROOT, children, free_port, stop_process, wait_for
 from deploy.render import app_setting
 from tests.figures import record
 from tests.load import Load
@@ -167,3 +172,38 @@ def test_sigterm_lets_a_request_in_flight_finish(stack, spec):
     assert replica.proc.wait(10) == 0
     replica.start()
     replica.wait_healthy()
+
+
+def _gunicorn_masters(parent: int) -> dict[int, str]:
+    """The runner's gunicorn children, each with the address it binds."""
+    masters = {}
+    for pid in children(parent):
+        with contextlib.suppress(OSError):
+            if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                env = dict(v.split(b"=", 1) for v in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in v)
+                masters[pid] = env[b"MLSERVICE_BIND"].decode()
+    return masters
+
+
+@pytest.mark.integration
+def test_make_stack_restarts_a_replica_that_exits_and_says_so(tmp_path):
+    """``deploy/stack.py`` as ``make stack`` runs it: one replica killed, restarted on its address."""
+    port, log = free_port(), tmp_path / "stderr.log"
+    command = [sys.executable, str(ROOT / "deploy" / "stack.py"), "--port", str(port), "--run-dir", str(tmp_path / "run"),
+               "--workers", "1"]
+    with open(log, "wb") as stderr:
+        runner = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", 120)
+        masters = _gunicorn_masters(runner.pid)
+        assert len(masters) == 2
+        killed, address = next(iter(masters.items()))
+        os.killpg(killed, signal.SIGKILL)
+        wait_until(lambda: "restarted it" in log.read_text(), 30)
+        wait_for(f"http://{address}/healthz", 90)
+        assert sorted(_gunicorn_masters(runner.pid).values()) == sorted(masters.values())
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        stop_process(runner, signal.SIGTERM, 60)
+    assert runner.returncode == 0
+    assert f"({address}) exited with status -9; restarted it" in log.read_text()
