@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from mlservice.app import USE_CASES
-from mlservice.config import ROOT, Defaults, absolute_path_env
+from mlservice.config import CONFIG_ENV, ROOT, Defaults, absolute_path_env
 from mlservice.training.command import train
 
 
@@ -27,6 +27,8 @@ def serve(bind: str, workers: int | None) -> None:
     MLSERVICE_* variables, as for any other start; see docs/deployment.md.
     """
     env = absolute_path_env({**os.environ, "MLSERVICE_BIND": bind})  # gunicorn starts in the repository
+    if env.get(CONFIG_ENV) and not Path(env[CONFIG_ENV]).is_file():
+        raise click.ClickException(f"{CONFIG_ENV} names no file: {env[CONFIG_ENV]}")
     if workers:
         env["MLSERVICE_WORKERS"] = str(workers)
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))

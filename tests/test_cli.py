@@ -50,3 +50,11 @@ def test_serve_runs_gunicorn_with_the_production_config_as_documented():
         os.killpg(proc.pid, signal.SIGTERM)
         _, stderr = proc.communicate(timeout=40)
     assert b"Traceback" not in stderr
+
+
+def test_serve_names_a_missing_config_file_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLSERVICE_CONFIG", "configs/production.toml")  # from the wrong directory
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: MLSERVICE_CONFIG names no file: {tmp_path / 'configs' / 'production.toml'}\n"

@@ -57,8 +57,8 @@ def train(use_case: str, artifacts: Path, version: str, seed: int, force: bool, 
     names = list(TRAINERS) if use_case == "all" else [use_case]
     if docs is None:
         docs = DEFAULT_DOCS if artifacts.resolve() == DEFAULT_ARTIFACTS else artifacts / "docs"
-    _refuse_overwrite(artifacts, names, version, force)
     _require_training_libraries()
+    _refuse_overwrite(artifacts, names, version, force)
     _pin_kernels()
     written = []
     for number, name in enumerate(names, start=1):
