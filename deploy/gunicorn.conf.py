@@ -4,6 +4,7 @@ Read by the gunicorn master at start and again on every HUP. The file itself nev
 imports ``mlservice``; with ``preload_app`` the master builds the app once, after
 reading it, and workers fork from that (docs/deployment.md: new code means a restart).
 """
+import atexit
 import gc
 import glob
 import os
@@ -113,8 +114,20 @@ def child_exit(server: Any, worker: Any) -> None:
 def on_exit(server: Any) -> None:
     """Master, at shutdown: leave no samples, and no folder if we made it up."""
     _wipe_metrics()
-    if METRICS_DIR == _DEFAULT_METRICS_DIR:
+    _remove_made_up_folder()
+
+
+def _remove_made_up_folder(master: int = os.getpid()) -> None:
+    """A folder named after this master is never reused: remove it however the master exits.
+
+    Also at a start that fails (the app cannot be built), where gunicorn calls no hook;
+    workers inherit the handler but are not the master.
+    """
+    if os.getpid() == master and METRICS_DIR == _DEFAULT_METRICS_DIR:
         shutil.rmtree(METRICS_DIR, ignore_errors=True)
+
+
+atexit.register(_remove_made_up_folder)
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -110,3 +110,15 @@ def test_masters_share_no_control_socket_and_leave_nothing_in_dev_shm(tmp_path):
     assert [m.returncode for m in masters] == [0, 0]
     assert not socket.exists()
     assert not any(Path(f"/dev/shm/mlservice-metrics-{m.pid}").exists() for m in masters)
+
+
+def test_a_failed_start_leaves_no_metrics_folder_behind(tmp_path):
+    """The master (the gunicorn process itself) cannot build the app: its made-up folder goes too."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLSERVICE_", "PROMETHEUS_"))}
+    command = [str(Path(sys.executable).with_name("gunicorn")), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
+               "--bind", f"127.0.0.1:{free_port()}", "wsgi:app"]
+    master = subprocess.Popen(command, cwd=ROOT, env={**clean, "MLSERVICE_CONFIG": str(tmp_path / "missing.toml")},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, stderr = master.communicate(timeout=60)
+    assert master.returncode != 0 and "missing.toml" in stderr
+    assert not Path(f"/dev/shm/mlservice-metrics-{master.pid}").exists()
