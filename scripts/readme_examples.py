@@ -72,11 +72,24 @@ EXAMPLES = {
 }
 
 
-def command(example: Example) -> str:
+def command(example: Example, width: int = 100) -> str:
+    """The curl command, its body wrapped between items (JSON whitespace, the same request)."""
     line = f"$ curl -s localhost:8000{example.path}"
     if example.body is not None:
-        line += f" -H 'Content-Type: application/json' -d '{json.dumps(example.body)}'"
+        line = wrapped(f"{line} -H 'Content-Type: application/json' -d '{json.dumps(example.body)}'", width)
+        assert json.loads(line.split(" -d '", 1)[1][:-1]) == example.body
     return f"{line}      # {example.comment}" if example.comment else line
+
+
+def wrapped(text: str, width: int) -> str:
+    lines = [""]
+    for part in text.split(", "):
+        if lines[-1] and len(lines[-1]) + len(part) + 2 > width:
+            lines[-1] += ","
+            lines.append("    " + part)
+        else:
+            lines[-1] += (", " if lines[-1] else "") + part
+    return "\n".join(lines)
 
 
 def elide(document: Any, path: tuple[Any, ...]) -> None:
