@@ -543,3 +543,13 @@ def test_training_gives_the_same_bytes_whatever_kernels_the_cpu_would_pick(tmp_p
         subprocess.run([*command, "--artifacts", str(out)], env=env, check=True, capture_output=True, timeout=300)
         digests.add(read_card(out / "diagnose" / "1.0.0").sha256)
     assert len(digests) == 1
+
+
+def test_recommender_tuning_reports_each_cutoff_as_it_goes() -> None:
+    """The grid search is the long, silent part of training (25 s on MovieLens): a line per cutoff."""
+    lines: list[str] = []
+    params, _ = recommend.tune(recommend.ratings_of(movielens_frame()), lines.append)
+    shares = recommend.VALIDATION_SHARES
+    assert [line.split("(")[0].strip() for line in lines] == [f"cutoff {i}/{len(shares)}" for i in range(1, len(shares) + 1)]
+    assert all(f"({share:.0%})" in line for share, line in zip(shares, lines))
+    assert set(params) == set(recommend.GRID)
