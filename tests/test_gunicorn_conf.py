@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,9 @@ def test_masters_share_no_control_socket_and_leave_nothing_in_dev_shm(tmp_path):
         for port in ports:
             wait_for(f"http://127.0.0.1:{port}/healthz", 90)
         assert not (home / ".gunicorn").exists()
+        deadline = time.monotonic() + 10  # gunicorn opens it beside its workers, not before them
+        while not socket.is_socket() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert socket.is_socket()
         assert all(Path(f"/dev/shm/mlservice-metrics-{m.pid}").is_dir() for m in masters)
     finally:
