@@ -30,6 +30,7 @@ class Defaults:
     MODELS_POLL_SECONDS = 2.0  # how often each worker checks the models config; 0 = never
     MODELS_STATE_DIR = None  # where workers share the last good deployments (default /dev/shm/mlservice)
     MAX_CONTENT_LENGTH = 1024 * 1024
+    MODEL_MAX_BYTES = 1024**3  # a model file larger than this is refused unread (configs and cards: fixed caps)
     AUTH_ENABLED = False  # on in configs/production.toml
     API_KEYS_FILE = None  # TOML of key digests and scopes (see mlservice keys new)
     API_KEYS = None  # JSON list of {"id", "key", "scopes"} from a secret store (MLSERVICE_API_KEYS)

@@ -1,6 +1,7 @@
 """Transactional swaps in one process: a good change applies, a bad one changes nothing."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ BAD_CHANGES = {
     "typo'd key": (lambda v, t: {"diagnose": {**{k: x for k, x in v["0.2.0"].items() if k != "sha256"}, "sha265": "x"}}, "lacks sha256"),
     "other features": (lambda v, t: {"diagnose": other_features(t)}, "features differ"),
     "bad settings": (lambda v, t: {"diagnose": {**v["0.2.0"], "settings": {"threshold": "high"}}}, "invalid settings"),
+    "device as artifact": (lambda v, t: {"diagnose": {**v["0.2.0"], "artifact": "/dev/zero"}}, "not a regular file"),
 }
 
 
@@ -205,3 +207,42 @@ def test_models_check_gate(tmp_path, versions):
     assert missing_entry("diagnose", stray) in out.output and unknown_name("fraud", known) in out.output
     fleet = CliRunner().invoke(main, ["models", "check", "--only", "diagnose", str(ROOT / "configs" / "models.toml")])
     assert fleet.exit_code == 0, fleet.output  # risk and recommend entries belong to other fleets, as in the service
+
+
+def _within(seconds: float, work: Any) -> None:
+    """Run ``work`` in a thread; fail (rather than hang the suite) if it blocks."""
+    import threading
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "blocked reading a file"
+
+
+def test_a_fifo_never_blocks_the_watcher_and_later_edits_still_apply(deploy, versions, tmp_path):
+    config = deploy({"diagnose": versions["0.1.0"]})
+    app = deploy.app()
+    registry = app.extensions[EXTENSION]
+    fifo = tmp_path / "fifo.joblib"
+    os.mkfifo(fifo)
+    deploy({"diagnose": {**versions["0.2.0"], "artifact": str(fifo)}})
+    _within(5, registry.refresh)
+    assert "not a regular file" in app.test_client().get("/readyz").json["rejected"]["diagnose"]
+    config.unlink()
+    os.mkfifo(config)  # the config itself
+    _within(5, registry.refresh)
+    assert "not a regular file" in app.test_client().get("/readyz").json["rejected"]["diagnose"]
+    config.unlink()
+    deploy({"diagnose": versions["0.2.0"]})
+    assert registry.refresh() is True
+    assert served_version(app.test_client()) == "0.2.0"
+
+
+def test_an_artifact_over_the_size_limit_is_refused_unread(deploy, versions, tmp_path):
+    deploy({"diagnose": versions["0.1.0"]})
+    size = Path(versions["0.1.0"]["artifact"]).stat().st_size
+    app = create_app({"TESTING": True, "MODELS_CONFIG": str(tmp_path / "models.toml"), "USE_CASES": ["diagnose"],
+                      "MODELS_STATE_DIR": str(tmp_path / "state"), "MODEL_MAX_BYTES": size - 1})
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503, ready.json
+    assert "larger than the limit" in ready.json["errors"]["models"]["diagnose"][0]

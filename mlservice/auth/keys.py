@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlservice.files import CONFIG_MAX_BYTES, read_bounded
+
 SCOPES = ("predict", "admin")
 KEY_PREFIX = "mls_"
 
@@ -67,8 +69,8 @@ class KeyStore:
 
 def _from_file(path: Path) -> list[ApiKey]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raw = tomllib.loads(read_bounded(path, CONFIG_MAX_BYTES).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise KeyConfigError(f"keys file {path} is unreadable: {type(exc).__name__}") from None
     return [_entry(e, e.get("sha256") if isinstance(e, dict) else None, f"{path} [[keys]] #{i}")
             for i, e in enumerate(raw.get("keys", []))]

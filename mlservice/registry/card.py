@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlservice.files import CARD_MAX_BYTES, read_bounded
+
 CARD_FILE = "card.json"
 ARTIFACT_FILE = "model.joblib"
 CARD_SCHEMA_VERSION = 1
@@ -100,7 +102,7 @@ def read_card(artifact_dir: Path) -> ModelCard:
     """Read ``card.json`` from an artifact directory."""
     path = artifact_dir / CARD_FILE
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(read_bounded(path, CARD_MAX_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise CardError(f"no card at {path}") from None
     except (OSError, ValueError) as exc:

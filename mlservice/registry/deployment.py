@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mlservice.files import MODEL_MAX_BYTES
 from mlservice.registry.loader import ModelLoadError, load_model
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.spec import DeploymentSpec, ModelSpec
@@ -44,7 +45,8 @@ def bucket(name: str, key: str) -> float:
 
 
 def load_deployment(
-    spec: DeploymentSpec, use_case: UseCase, reuse: Callable[[ModelSpec], LoadedModel | None]
+    spec: DeploymentSpec, use_case: UseCase, reuse: Callable[[ModelSpec], LoadedModel | None],
+    max_bytes: int = MODEL_MAX_BYTES,
 ) -> Deployment:
     """Load every version of ``spec`` (reusing unchanged ones) or raise for the first that fails."""
 
@@ -52,7 +54,7 @@ def load_deployment(
         if version is None:
             return None
         try:
-            return reuse(version) or load_model(version, use_case)
+            return reuse(version) or load_model(version, use_case, max_bytes)
         except ModelLoadError as exc:
             raise ModelLoadError(f"{role} {version.version}: {exc}") from None
 

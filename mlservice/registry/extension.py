@@ -21,6 +21,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from mlservice.errors import ModelNotReady, NotFound
+from mlservice.files import CONFIG_MAX_BYTES, MODEL_MAX_BYTES, read_bounded
 from mlservice.observability import metrics
 from mlservice.registry.deployment import Deployment, load_deployment
 from mlservice.registry.loader import ModelLoadError
@@ -63,6 +64,7 @@ class ModelRegistry:
         self.known = frozenset(known) | self.use_cases.keys()
         self.config_path = Path(app.config["MODELS_CONFIG"])
         self.poll_seconds = float(app.config["MODELS_POLL_SECONDS"])
+        self.model_max_bytes = int(app.config.get("MODEL_MAX_BYTES") or MODEL_MAX_BYTES)
         self.last_good = LastGood(Path(app.config.get("MODELS_STATE_DIR") or default_state_dir()), self.config_path)
         self.refresh()
         app.extensions[EXTENSION] = self
@@ -98,7 +100,7 @@ class ModelRegistry:
 
     def _read_config(self) -> tuple[bytes, dict[str, DeploymentSpec], str | None]:
         try:
-            data = self.config_path.read_bytes()
+            data = read_bounded(self.config_path, CONFIG_MAX_BYTES)
             return data, parse_models_config(data, self.config_path), None
         except OSError as exc:
             return b"", {}, f"models config {self.config_path} is unreadable: {exc.strerror or type(exc).__name__}"
@@ -111,7 +113,7 @@ class ModelRegistry:
         if current is not None and current.spec == spec:
             return
         try:
-            deployments[name] = load_deployment(spec, use_case, self._loaded)
+            deployments[name] = load_deployment(spec, use_case, self._loaded, self.model_max_bytes)
         except ModelLoadError as exc:
             _fail(failures, name, str(exc))
             metrics.record_model_load(name, spec.default.version, ok=False)
@@ -126,7 +128,7 @@ class ModelRegistry:
     def _fall_back(self, name: str, spec: DeploymentSpec, use_case: UseCase, deployments: dict[str, Deployment]) -> None:
         """A fresh worker facing a bad config serves what its siblings serve."""
         try:
-            deployments[name] = load_deployment(spec, use_case, self._loaded)
+            deployments[name] = load_deployment(spec, use_case, self._loaded, self.model_max_bytes)
             log.warning("model serving last good name=%s version=%s", name, spec.default.version)
         except ModelLoadError as exc:
             log.error("last good model also refused name=%s reason=%s", name, exc)

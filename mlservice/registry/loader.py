@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import joblib
 from sklearn.exceptions import InconsistentVersionWarning
 
+from mlservice.files import MODEL_MAX_BYTES, read_bounded
 from mlservice.registry import fastpath
 from mlservice.registry.card import CardError, ModelCard, read_card
 from mlservice.registry.compat import incompatibilities
@@ -28,9 +29,9 @@ class ModelLoadError(Exception):
     """Why a model was refused: paths, digests and versions only, never data."""
 
 
-def load_model(spec: ModelSpec, use_case: UseCase) -> LoadedModel:
+def load_model(spec: ModelSpec, use_case: UseCase, max_bytes: int = MODEL_MAX_BYTES) -> LoadedModel:
     """Verify and load ``spec``; raise :class:`ModelLoadError` with the reason."""
-    payload = _read_verified(spec)
+    payload = _read_verified(spec, max_bytes)
     card = _read_card(spec)
     try:
         columns = use_case.bind(card)
@@ -49,9 +50,9 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_verified(spec: ModelSpec) -> bytes:
+def _read_verified(spec: ModelSpec, max_bytes: int) -> bytes:
     try:
-        payload = spec.artifact.read_bytes()
+        payload = read_bounded(spec.artifact, max_bytes)
     except OSError as exc:
         raise ModelLoadError(f"cannot read artifact {spec.artifact}: {exc.strerror or type(exc).__name__}") from None
     actual = sha256_hex(payload)

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlservice.files import CONFIG_MAX_BYTES, read_bounded
+
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -87,7 +89,7 @@ class DeploymentSpec:
 def read_models_config(path: Path) -> dict[str, DeploymentSpec]:
     """Read and parse the file at ``path``."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, CONFIG_MAX_BYTES)
     except OSError as exc:
         raise ConfigError(f"models config {path} is unreadable: {exc.strerror or type(exc).__name__}") from None
     return parse_models_config(data, path)
