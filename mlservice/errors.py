@@ -21,8 +21,10 @@ log = logging.getLogger(__name__)
 
 #: Keys of error mappings are field names or list indexes; a key that is neither
 #: could carry client data (an unknown field named after a patient), so it is masked.
-_SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 _MASKED_KEY = "<unknown field>"
+#: Field messages an error answer lists; the rest are counted in its message, so any answer stays small.
+MAX_FIELD_ERRORS = 50
 
 
 class ServiceError(Exception):
@@ -66,7 +68,10 @@ def error_response(
     """Build the one error shape."""
     body: dict[str, Any] = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
     if errors:
-        body["errors"] = _mask_keys(errors)
+        budget = [MAX_FIELD_ERRORS]
+        body["errors"] = _capped(errors, budget)
+        if budget[0] < 0:
+            body["message"] = f"{message} Only the first {MAX_FIELD_ERRORS} of {MAX_FIELD_ERRORS - budget[0]} field errors are listed."
     response = jsonify(body)
     response.status_code = status
     for name, value in headers or ():
@@ -75,12 +80,21 @@ def error_response(
     return response
 
 
-def _mask_keys(errors: Any) -> Any:
+def _capped(errors: Any, budget: list[int]) -> Any:
+    """``errors`` with unsafe keys masked and at most ``budget[0]`` messages; counts down past zero for the rest."""
     if isinstance(errors, dict):
-        return {_safe_key(k): _mask_keys(v) for k, v in errors.items()}
-    if isinstance(errors, list):
-        return [_mask_keys(v) for v in errors]
-    return errors
+        kept = {}
+        for key, value in errors.items():
+            capped = _capped(value, budget)
+            if capped:
+                kept.setdefault(_safe_key(key), capped)
+        return kept
+    if isinstance(errors, list) and not all(isinstance(e, str) for e in errors):
+        return [x for x in (_capped(v, budget) for v in errors) if x]
+    messages = errors if isinstance(errors, list) else [errors]
+    kept = messages[: max(budget[0], 0)]
+    budget[0] -= len(messages)
+    return kept if isinstance(errors, list) else (kept[0] if kept else None)
 
 
 def _safe_key(key: Any) -> Any:

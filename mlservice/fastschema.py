@@ -128,10 +128,11 @@ def _convert(c: _Compiler, field: fields.Field) -> list[str]:
         return ["if type(v) is not str: raise Reject"]
     if kind is fields.Nested and not field.many and not field.schema.many:
         return [f"v = {_load_object(c, field.schema)}(v)"]
-    if kind is fields.List:
+    if kind in (fields.List, schemas.BoundedList):
         plain_field("list item", field.inner)
         item = c.define("item", [*_load_value(c, field.inner), "return v"])
-        return ["if type(v) is not list: raise Reject", f"v = [{item}(x) for x in v]"]
+        lengths = [v for v in field.validators if type(v) is validate.Length] if kind is schemas.BoundedList else []
+        return ["if type(v) is not list: raise Reject", *_validators(c, lengths), f"v = [{item}(x) for x in v]"]
     raise Unsupported(f"field type {kind.__name__}")
 
 

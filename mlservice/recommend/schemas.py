@@ -5,7 +5,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from mlservice.schemas import ModelRefSchema, StrictInteger, StrictSchema, category, ood_warnings
+from mlservice.schemas import BoundedList, ModelRefSchema, StrictInteger, StrictSchema, category, ood_warnings
 
 MAX_K = 100
 MAX_LIKED = 100
@@ -26,19 +26,19 @@ class RecommendQuerySchema(StrictSchema):
     OPENAPI_EXTRA = {"oneOf": [{"required": ["user_id"]}, {"required": ["liked_items"]}]}
 
     user_id = StrictInteger(validate=ID_RANGE, metadata={"description": "A MovieLens user id; unknown users get popular items.", "example": 15})
-    liked_items = fields.List(
+    liked_items = BoundedList(
         StrictInteger(validate=ID_RANGE),
         validate=validate.Length(1, MAX_LIKED),
         metadata={"description": "Movie ids the visitor liked (new visitors). Ids not in the catalog are skipped "
                   "and flagged in warnings (unknown_item), by position.", "example": [1, 260]},
     )
     k = StrictInteger(load_default=10, validate=validate.Range(1, MAX_K), metadata={"description": "How many items to return."})
-    genres = fields.List(
+    genres = BoundedList(
         fields.String(validate=category(GENRES)),
         validate=validate.Length(1, len(GENRES)),
         metadata={"description": "Only items with at least one of these genres.", "example": ["Comedy", "Drama"]},
     )
-    exclude_items = fields.List(
+    exclude_items = BoundedList(
         StrictInteger(validate=ID_RANGE),
         validate=validate.Length(1, MAX_EXCLUDED),
         metadata={"description": "Movie ids to leave out (ids not in the catalog are ignored).", "example": [356]},
