@@ -12,6 +12,7 @@ keeps one per class.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import marshmallow as ma
@@ -45,6 +46,41 @@ class StrictJSONParser(FlaskParser):
             raise UnsupportedMediaType()
         body = req.get_data(cache=True)
         try:
-            return orjson.loads(body)
+            data = orjson.loads(body)
         except orjson.JSONDecodeError:
             abort(400, message="The request body is not valid JSON.")
+        if has_duplicate_keys(body, data):
+            abort(400, message="The request body repeats a key within one object; each key may appear once.")
+        return data
+
+
+def has_duplicate_keys(body: bytes, data: Any) -> bool:
+    """Whether an object in the JSON text ``body`` (parsed as ``data``) names a key twice.
+
+    orjson keeps the last value of a repeated key, so ``{"age": 30, "age": 90}``
+    would be scored as 90 while a log or a proxy may have read 30. A repeat
+    drops a key, and its colon, from what orjson kept: written back out, ``data``
+    has fewer colons than ``body`` (strings keep theirs unless ``body`` spelt one
+    as an escape, which sends it to the exact check). Only then is ``body``
+    parsed again, pair by pair, to decide.
+    """
+    if b"\\u" not in body and body.count(b":") == orjson.dumps(data).count(b":"):
+        return False
+    try:
+        json.loads(body, object_pairs_hook=_refuse_repeats)
+    except _RepeatedKey:
+        return True
+    except (RecursionError, ValueError):  # deeper or longer than any valid request: validation refuses it
+        return False
+    return False
+
+
+class _RepeatedKey(Exception):
+    pass
+
+
+def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _RepeatedKey
+    return result

@@ -132,3 +132,38 @@ def test_headers_on_every_answer(client, method, path):
     assert "Server" not in response.headers or "/" not in response.headers["Server"]
     if method == "post":
         assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("body", [
+    b'{"glucose": 148, "glucose": 90}',
+    b'{"rows": [{"age": 1}, {"age": 2, "age": 3}]}',
+    b'{"a": {"b": 1, "b": 2}}',
+    b'{"note": "a:b", "x": 1, "x": 2}',  # a colon in a string sends it to the exact check
+])
+def test_a_repeated_key_is_refused(client, body):
+    response = client.post("/diagnose", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "repeats a key" in response.json["message"]
+    assert b"148" not in response.data and b"glucose" not in response.data
+
+
+@pytest.mark.parametrize("body", [
+    b'{"pregnancies": 6, "glucose": 148, "blood_pressure": 72, "skin_thickness": 35, "bmi": 33.6, "pedigree": 0.627, '
+    b'"age": 50}',
+    b'{"patient_id": "p:1", "pregnancies": 6, "glucose": 148, "blood_pressure": 72, "skin_thickness": 35, "bmi": 33.6, '
+    b'"pedigree": 0.627, "age": 50}',
+])
+def test_distinct_keys_pass_the_repeat_check(client, body):
+    response = client.post("/diagnose", data=body, content_type="application/json")
+    assert response.status_code == 200 and 0 <= response.json["probability"] <= 1
+
+
+def test_colons_inside_strings_do_not_count_as_repeats():
+    from mlservice.parsing import has_duplicate_keys
+
+    body = b'{"applicant_id": "a:1:2", "rows": [{"k": "x:y"}, [1, {"a": 1}]]}'
+    import orjson
+
+    assert has_duplicate_keys(body, orjson.loads(body)) is False
+    deep = b'{"a":' * 1000 + b"1" + b"}" * 1000
+    assert has_duplicate_keys(deep, orjson.loads(deep)) is False
