@@ -58,6 +58,18 @@ control_socket_disable = not _CONTROL_SOCKET
 if _CONTROL_SOCKET:
     control_socket = _CONTROL_SOCKET
 
+# -- Request limits ----------------------------------------------------------------
+# Above what nginx lets through (a 2 KB request line, 9 KB of headers, so at most
+# about 2,300 header lines, plus the 5 nginx adds), so that nginx refuses first, in
+# the JSON shape. Reached directly, a request's headers still cost at most
+# 2,400 x 4 KB; the worker answers anything over that in the JSON shape too.
+limit_request_line = 4094
+limit_request_fields = 2400
+limit_request_field_size = 4096
+# X-Forwarded-* (and the SCRIPT_NAME/forwarded headers gunicorn acts on) only from nginx's
+# address; the app's TrustedProxyFix applies the same rule (PROXY_ADDRESSES).
+forwarded_allow_ips = os.environ.get("MLSERVICE_PROXY_ADDRESSES_GUNICORN", "127.0.0.1,::1")
+
 # -- Time limits -------------------------------------------------------------------
 timeout = 30  # a worker silent this long is killed and replaced (hung native code)
 graceful_timeout = 30  # on TERM/HUP, in-flight requests get this long to finish

@@ -184,7 +184,7 @@ class Nginx:
 
     @property
     def error_log(self) -> Path:
-        return self.run_dir / "error.log"
+        return Path(self.settings.error_log)
 
     def write_configs(self) -> Path:
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -23,16 +24,23 @@ _PLACEHOLDER = re.compile(r"\{\{ *(\w+) *\}\}")
 NGINX_ERRORS = {
     400: "The request is malformed.",
     403: "Not allowed from this address.",
+    404: "No such resource.",
     405: "Method not allowed; see the Allow header.",
     408: "The request took too long to arrive.",
+    411: "The request needs a Content-Length or chunked body.",
     413: "The request body is too large.",
     414: "The request URI is too long.",
     429: "Too many requests; slow down and retry later.",
+    431: "The request has too many or too large headers.",
     500: "Internal server error.",
+    501: "This Transfer-Encoding or method is not supported.",
     502: "No replica could answer; retry shortly.",
     503: "The service is unavailable; retry shortly.",
     504: "A replica took too long to answer.",
+    505: "Only HTTP/1.0 and HTTP/1.1 are supported.",
 }
+#: nginx's own non-standard statuses, answered as the standard one a client understands.
+NGINX_ALIASES = {494: 431}
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class NginxSettings:
     admin_allow: tuple[str, ...] = ("127.0.0.1", "::1")
     server_name: str = "_"
     access_log: str = "/var/log/nginx/mlservice.access.log"
+    error_log: str = "/var/log/nginx/mlservice.error.log"
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
@@ -65,6 +74,8 @@ def site_config(settings: NginxSettings) -> str:
         "listen": settings.listen,
         "server_name": settings.server_name,
         "access_log": settings.access_log,
+        "error_log": settings.error_log,
+        "logged_routes": logged_routes(),
         "client_max_body_size": settings.client_max_body_size or 0,  # Flask's None and nginx's 0: no limit
         "rate_per_second": settings.rate_per_second,
         "burst": settings.burst,
@@ -84,7 +95,13 @@ def main_config(run_dir: Path, worker_processes: int = 1) -> str:
 
 
 def error_pages() -> str:
-    """``error_page`` + a named location per status, answering JSON in the service's shape."""
+    """``error_page`` + an internal location per status, answering JSON in the service's shape.
+
+    The pages are URIs, not named locations: nginx cannot redirect to a named
+    location before it has parsed the request line, and then answered its own
+    HTML 500 for ``../`` scans, ``%00``, ``OPTIONS *`` or lowercase methods. A
+    location with its own ``add_header`` inherits none, so each repeats the id.
+    """
     lines = []
     for code, message in NGINX_ERRORS.items():
         body = json.dumps({"code": code, "status": HTTPStatus(code).phrase, "message": message},
@@ -94,9 +111,40 @@ def error_pages() -> str:
         # nginx answers 405 itself only for methods it refuses outright (TRACE):
         # no resource allows those, so the union of our methods is an honest Allow.
         allow = ' add_header Allow "GET, HEAD, OPTIONS, POST" always;' if code == 405 else ""
-        lines += [f"    error_page {code} @error_{code};",
-                  f"    location @error_{code} {{ default_type application/json;{allow} return {code} '{body}'; }}"]
+        lines += [f"    error_page {code} /_errors/{code}.json;",
+                  f"    location = /_errors/{code}.json {{ internal; default_type application/json;"
+                  f" add_header X-Request-ID $mlservice_request_id always;{allow} return {code} '{body}'; }}"]
+    lines += [f"    error_page {alias} ={code} /_errors/{code}.json;" for alias, code in NGINX_ALIASES.items()]
     return "\n".join(lines)
+
+
+def logged_routes() -> str:
+    """``map`` lines from a request path to the app's route that serves it, as the app's own log names it.
+
+    nginx's access log then shows ``/models/<name>``, never a path a client made up
+    (which can carry a name or an email); any other path is logged as unmatched.
+    Matched on the request line's URI, which nginx's own error pages do not rewrite.
+    Built from the app's URL map, so a new route needs no edit here.
+    """
+    from mlservice import create_app
+
+    with tempfile.TemporaryDirectory() as state:
+        app = create_app({"MODELS_CONFIG": os.devnull, "MODELS_POLL_SECONDS": 0, "MODELS_STATE_DIR": state,
+                          "LOG_LEVEL": "CRITICAL"})  # routes only: no models, and no noise about them
+    lines = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        pattern = "".join(_segment(part) for part in re.split(r"(<[^>]+>)", rule.rule))
+        if set("\"$'") & set(rule.rule):
+            raise ValueError(f"nginx would interpret characters in {rule.rule}")
+        lines.append(f'    "~^{pattern}(\\?|$)" "{rule.rule}";')
+    return "\n".join(lines)
+
+
+def _segment(part: str) -> str:
+    """A route's part as a regex: a converter matches what it would, static text itself."""
+    if part.startswith("<"):
+        return "[^?]+" if part.startswith("<path:") else "[^/?]+"
+    return re.escape(part)
 
 
 def app_setting(name: str, env: Mapping[str, str] | None = None) -> Any:

@@ -49,7 +49,7 @@ class Stack:
             upstreams=tuple(r.address for r in self.replicas),
             client_max_body_size=render.app_setting("MAX_CONTENT_LENGTH", self.env),
             rate_per_second=rate_per_second, burst=burst, admin_allow=admin_allow,
-            access_log=str(self.run_dir / "nginx" / "access.log"),
+            access_log=str(self.run_dir / "nginx" / "access.log"), error_log=str(self.run_dir / "nginx" / "error.log"),
         ))
 
     @property
@@ -133,7 +133,7 @@ def print_site(args: argparse.Namespace) -> int:
     settings = render.NginxSettings(
         listen=args.listen, upstreams=tuple(args.upstream), server_name=args.server_name,
         client_max_body_size=render.app_setting("MAX_CONTENT_LENGTH"), rate_per_second=args.rate,
-        burst=args.burst, access_log=args.access_log,
+        burst=args.burst, access_log=args.access_log, error_log=args.error_log,
     )
     print(render.site_config(settings), end="")
     return 0
@@ -154,7 +154,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     site.add_argument("--upstream", action="append", required=True, help="host:port or unix:/path (repeat)")
     site.add_argument("--listen", default="80")
     site.add_argument("--server-name", default="_")
-    site.add_argument("--access-log", default="/var/log/nginx/mlservice.access.log")
+    site.add_argument("--access-log", default=DEFAULTS.access_log)
+    site.add_argument("--error-log", default=DEFAULTS.error_log)
     site.set_defaults(action=print_site)
     return parser.parse_args(argv)
 

@@ -44,6 +44,7 @@ class Defaults:
     OPENAPI_SWAGGER_UI_PATH = "/docs"
     OPENAPI_SWAGGER_UI_URL = "/docs/assets/"  # served from the swagger-ui-bundle-v2 wheel, not a CDN
     BEHIND_PROXY = False  # True behind exactly one reverse proxy (nginx): trust its X-Forwarded-*
+    PROXY_ADDRESSES = ["127.0.0.1", "::1"]  # the proxy's own addresses: X-Forwarded-* from anyone else is ignored
     LOG_LEVEL = "INFO"
 
 

@@ -128,6 +128,7 @@ _MESSAGES = {
     400: "The request body is not valid JSON.",
     404: "No such resource.",
     405: "Method not allowed on this resource; see the Allow header.",
+    408: "The request took too long to arrive.",
     413: "The request body is too large.",
     415: "The request body must be JSON (Content-Type: application/json).",
     422: "The input failed validation; see errors for each field.",

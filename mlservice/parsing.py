@@ -20,7 +20,7 @@ import orjson
 from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 
 
 class StrictJSONParser(FlaskParser):
@@ -44,7 +44,7 @@ class StrictJSONParser(FlaskParser):
     def _raw_load_json(self, req: Request) -> Any:
         if not core.is_json(req.mimetype):
             raise UnsupportedMediaType()
-        body = req.get_data(cache=True)
+        body = read_body(req)
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -52,6 +52,30 @@ class StrictJSONParser(FlaskParser):
         if has_duplicate_keys(body, data):
             abort(400, message="The request body repeats a key within one object; each key may appear once.")
         return data
+
+
+def read_body(req: Request) -> bytes:
+    """The whole body, or a 4xx: over the limit (chunked bodies too), malformed chunks, a client that stalls.
+
+    Werkzeug stops a chunked body at ``MAX_CONTENT_LENGTH`` without saying so, so
+    the truncated text could still parse; one more byte on the server's stream
+    tells a body that was cut from one that ended there. Errors of the server's
+    body reader (gunicorn's ``InvalidChunkSize``, a socket timeout) are the
+    client's, not bugs.
+    """
+    try:
+        body = req.get_data(cache=True)
+        limit = req.max_content_length
+        if req.content_length is None and limit is not None and len(body) >= limit \
+                and req.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
+    except HTTPException:
+        raise
+    except TimeoutError:
+        abort(408, message="The request body took too long to arrive.")
+    except Exception:  # noqa: BLE001 - the server's body reader raises its own types for malformed framing
+        abort(400, message="The request body could not be read: malformed chunked encoding or length.")
+    return body
 
 
 def has_duplicate_keys(body: bytes, data: Any) -> bool:

@@ -155,3 +155,14 @@ def test_the_direct_access_line_respects_the_handlers_level(capsys, monkeypatch)
     finally:
         handler.setLevel(logging.NOTSET)
     assert "r3" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("peer", "logged"), [("127.0.0.1", "203.0.113.9"), ("10.1.2.3", "10.1.2.3")])
+def test_forwarded_for_is_believed_only_from_the_proxy(peer, logged, caplog):
+    from mlservice import create_app
+
+    app = create_app({"TESTING": True, "BEHIND_PROXY": True, "USE_CASES": []})
+    caplog.set_level(logging.INFO, logger="mlservice.access")
+    app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": peer})
+    lines = [r for r in caplog.records if r.name == "mlservice.access"]
+    assert lines[-1].fields["remote_addr"] == logged

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 def nginx(run_dir: Path, upstream: str, **settings: Any) -> Iterator[Nginx]:
     server = Nginx(run_dir, render.NginxSettings(
         listen=f"127.0.0.1:{free_port()}", upstreams=(upstream,), client_max_body_size=1024,
-        access_log=str(run_dir / "access.log"), **settings))
+        access_log=str(run_dir / "access.log"), error_log=str(run_dir / "error.log"), **settings))
     server.start()
     try:
         yield server

@@ -7,18 +7,17 @@ clients, and nginx only lets the admin addresses reach it.
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
-
 from mlservice.observability import access, logs, metrics
+from mlservice.observability.proxy import TrustedProxyFix
 
 
 def init_app(app: Flask) -> None:
-    """Wire logging, the request hooks, ``/metrics`` and (behind nginx) ``ProxyFix``."""
+    """Wire logging, the request hooks, ``/metrics`` and (behind nginx) ``TrustedProxyFix``."""
     logs.configure(app.config["LOG_LEVEL"])
     if app.config["BEHIND_PROXY"]:
-        # Exactly one proxy (nginx) sets X-Forwarded-For/Proto/Host; trusting more would let
-        # a client forge its address in logs and rate limits.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+        # Exactly one proxy (nginx) sets X-Forwarded-For/Proto/Host, and only its address is
+        # believed: trusting more would let a client forge its address in logs and rate limits.
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["PROXY_ADDRESSES"])  # type: ignore[method-assign]
     app.before_request(access.start)
     app.after_request(access.finish)
     app.add_url_rule("/metrics", "metrics", metrics.view, methods=["GET"])
