@@ -7,6 +7,7 @@ reading it, and workers fork from that (docs/deployment.md: new code means a res
 import atexit
 import gc
 import glob
+import json
 import os
 import shutil
 import tempfile
@@ -67,8 +68,8 @@ limit_request_line = 4094
 limit_request_fields = 2400
 limit_request_field_size = 4096
 # X-Forwarded-* (and the SCRIPT_NAME/forwarded headers gunicorn acts on) only from nginx's
-# address; the app's TrustedProxyFix applies the same rule (PROXY_ADDRESSES).
-forwarded_allow_ips = os.environ.get("MLSERVICE_PROXY_ADDRESSES_GUNICORN", "127.0.0.1,::1")
+# address: the same list as the app's PROXY_ADDRESSES (a JSON list in MLSERVICE_PROXY_ADDRESSES).
+forwarded_allow_ips = ",".join(json.loads(os.environ.get("MLSERVICE_PROXY_ADDRESSES", '["127.0.0.1", "::1"]')))
 
 # -- Time limits -------------------------------------------------------------------
 timeout = 30  # a worker silent this long is killed and replaced (hung native code)
