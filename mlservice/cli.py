@@ -57,6 +57,21 @@ def check(config: Path, only: tuple[str, ...]) -> None:
         raise SystemExit(1)
 
 
+@models.command("pin")
+@click.argument("artifacts", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=True, path_type=Path))
+def pin(artifacts: tuple[Path, ...]) -> None:
+    """Print the sha256 to pin for each artifact folder (or a model file in one): it covers every file."""
+    from mlservice.registry.artifact import folder_digest
+
+    for artifact in artifacts:
+        folder = artifact if artifact.is_dir() else artifact.parent
+        try:
+            click.echo(f'{folder}: sha256 = "{folder_digest(folder)}"')
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {folder}: {exc.strerror or exc}") from None
+
+
 @main.group()
 def keys() -> None:
     """Manage API keys."""

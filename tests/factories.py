@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from deploy.processes import ROOT
+from mlservice.registry.artifact import folder_digest
 from mlservice.registry.card import write_card
 from mlservice.registry.compat import library_versions
 from mlservice.registry.kinds import positive_probability
@@ -81,7 +82,7 @@ def write_artifact(root: Path, estimator: Any, *, name: str = "diagnose", versio
         "libraries": library_versions(), "features": features or diagnose_features(),
         "classes": [0, 1], "golden": golden, **card,
     })
-    return {"version": version, "artifact": str(path), "sha256": digest}
+    return {"version": version, "artifact": str(path), "sha256": folder_digest(folder)}
 
 
 def write_models_config(path: Path, entries: dict[str, dict[str, Any]]) -> Path:
@@ -132,7 +133,7 @@ def copy_of(name: str, root: Path, version: str = "9.0.0", settings: dict[str, A
     if edit:
         edit(card)
     (folder / "card.json").write_text(json.dumps(card))
-    return {"version": version, "artifact": str(folder / "model.joblib"), "sha256": spec.sha256,
+    return {"version": version, "artifact": str(folder / "model.joblib"), "sha256": folder_digest(folder),
             "settings": dict(spec.settings if settings is None else settings)}
 
 
@@ -142,15 +143,18 @@ def card_path(entry: dict[str, Any]) -> Path:
 
 def repin(entry: dict[str, Any]) -> None:
     """Pin whatever the artifact file now holds, as a careless operator would."""
-    entry["sha256"] = hashlib.sha256(Path(entry["artifact"]).read_bytes()).hexdigest()
-    edit_card(entry, artifact={"file": "model.joblib", "sha256": entry["sha256"]})
+    model_digest = hashlib.sha256(Path(entry["artifact"]).read_bytes()).hexdigest()
+    edit_card(entry, artifact={"file": "model.joblib", "sha256": model_digest})
 
 
-def edit_card(entry: dict[str, Any], **changes: Any) -> None:
+def edit_card(entry: dict[str, Any], *, pin: bool = True, **changes: Any) -> None:
+    """Change the card; ``pin``: and pin the artifact as it now is (else the old pin stays)."""
     path = card_path(entry)
     card = json.loads(path.read_text())
     card.update(changes)
     path.write_text(json.dumps(card))
+    if pin:
+        entry["sha256"] = folder_digest(path.parent)
 
 
 # -- Changes a swap test applies to a deployed tiny artifact ----------------------------
@@ -158,8 +162,11 @@ def edit_card(entry: dict[str, Any], **changes: Any) -> None:
 
 def corrupt(entry: dict[str, Any]) -> dict[str, Any]:
     """``entry`` pointing at a copy of its artifact with one byte flipped (its pinned digest kept)."""
-    bad = Path(entry["artifact"]).with_name("corrupt.joblib")
-    data = bytearray(Path(entry["artifact"]).read_bytes())
+    source = Path(entry["artifact"])
+    folder = source.parent.with_name(f"{source.parent.name}-corrupt")
+    shutil.copytree(source.parent, folder, dirs_exist_ok=True)
+    bad = folder / source.name
+    data = bytearray(source.read_bytes())
     data[100] ^= 0xFF
     bad.write_bytes(bytes(data))
     return {**entry, "version": "0.2.0", "artifact": str(bad)}

@@ -6,6 +6,7 @@ not against the additive form that serves them.
 """
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -327,7 +328,8 @@ def test_rendered_cards_describe_the_pinned_artifacts_and_are_linked():
     for name, spec in SPECS.items():
         page = ROOT / "docs" / "models" / f"{name}.md"
         text = page.read_text(encoding="utf-8")
-        assert f"models/{name}.md" in index and spec.sha256 in text
+        model_file_digest = json.loads((spec.artifact_dir / "card.json").read_text())["artifact"]["sha256"]
+        assert f"models/{name}.md" in index and model_file_digest in text  # bound to the pin through the card
         images = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
         assert images and all((page.parent / image).is_file() for image in images)
     assert "Brier score" in (ROOT / "docs" / "models" / "diagnose.md").read_text(encoding="utf-8")

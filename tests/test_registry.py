@@ -154,3 +154,66 @@ def test_unreadable_config_fails_every_model_but_the_app_starts(tmp_path):
     assert response.status_code == 503
     assert set(response.json["errors"]["models"]) == {"risk", "diagnose", "recommend"}
     assert app.test_client().get("/healthz").status_code == 200
+
+
+# -- The pin covers every file of the artifact, card included ------------------------------
+
+def widen_glucose_range(entry: dict[str, Any], *, pin: bool) -> None:
+    """The tampering that motivated the whole-artifact pin: a training range raised in the card."""
+    card = json.loads(card_path(entry).read_text())
+    card["features"][1]["max"] = 400.0
+    edit_card(entry, pin=pin, features=card["features"])
+
+
+def test_a_changed_card_byte_is_refused_at_start_before_unpickling(make_app, tiny_entry, tmp_path):
+    exploit = Exploit()
+    exploit.marker = str(tmp_path / "pwned")
+    Path(tiny_entry["artifact"]).write_bytes(pickle.dumps(exploit))
+    widen_glucose_range(tiny_entry, pin=False)
+    app = make_app({"diagnose": tiny_entry})
+    assert "digest mismatch" in failure(app) and tiny_entry["sha256"][:12] in failure(app)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_changed_card_byte_is_refused_on_a_swap_and_by_models_check(make_app, tiny_entry, tmp_path):
+    from click.testing import CliRunner
+
+    from mlservice.cli import main
+
+    app = make_app({"diagnose": tiny_entry})
+    served = app.test_client().post("/diagnose", json=PATIENT).json["model"]
+    candidate = {**write_artifact(tmp_path / "candidates", tiny_diagnose_model(1), version="0.2.0"),
+                 "settings": tiny_entry["settings"]}
+    widen_glucose_range(candidate, pin=False)
+    config = write_models_config(tmp_path / "models.toml", {"diagnose": candidate})
+    app.extensions[EXTENSION].refresh()
+    assert app.test_client().post("/diagnose", json=PATIENT).json["model"] == served
+    assert "digest mismatch" in failure(app)
+    checked = CliRunner().invoke(main, ["models", "check", "--only", "diagnose", str(config)])
+    assert checked.exit_code == 1 and "digest mismatch" in checked.output
+
+
+def test_an_extra_file_in_the_artifact_is_refused(make_app, tiny_entry):
+    Path(tiny_entry["artifact"]).with_name("notes.txt").write_text("x")
+    assert "digest mismatch" in failure(make_app({"diagnose": tiny_entry}))
+
+
+def test_a_pin_of_the_model_file_alone_is_refused_and_says_how_to_pin(make_app, tiny_entry):
+    old_style = {**tiny_entry, "sha256": json.loads(card_path(tiny_entry).read_text())["artifact"]["sha256"]}
+    reason = failure(make_app({"diagnose": old_style}))
+    assert "digest mismatch" in reason and "mlservice models pin" in reason
+
+
+def test_the_response_digest_names_the_whole_artifact(make_app, tiny_entry):
+    widen_glucose_range(tiny_entry, pin=True)  # a deliberate, re-pinned change is a new identity
+    app = make_app({"diagnose": tiny_entry})
+    assert app.test_client().post("/diagnose", json=PATIENT).json["model"]["digest"] == tiny_entry["sha256"][:12]
+
+
+def test_models_pin_prints_the_digest_the_registry_checks(tiny_entry):
+    from click.testing import CliRunner
+
+    from mlservice.cli import main
+
+    printed = CliRunner().invoke(main, ["models", "pin", str(Path(tiny_entry["artifact"]).parent)])
+    assert printed.exit_code == 0 and f'sha256 = "{tiny_entry["sha256"]}"' in printed.output

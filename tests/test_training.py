@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from deploy.processes import ROOT
 from mlservice.recommend.model import ItemKNNRecommender
+from mlservice.registry.artifact import folder_digest
 from mlservice.registry.card import ModelCard, read_card
 from mlservice.training import common, diagnose, ranking, recommend, risk, tabular
 from mlservice.training.command import train as train_command
@@ -351,7 +352,7 @@ def test_command_prints_progress_metrics_and_pins(offline: None, tmp_path: Path)
     args = ["diagnose", "--artifacts", str(tmp_path), "--version", "2.0.0", "--seed", "1"]
     result = runner.invoke(train_command, args)
     assert result.exit_code == 0, result.output
-    sha = read_card(tmp_path / "diagnose" / "2.0.0").sha256
+    sha = folder_digest(tmp_path / "diagnose" / "2.0.0")  # the pin covers the card too
     assert "[1/1] diagnose" in result.output and "roc_auc" in result.output
     assert f"rendered {tmp_path / 'docs' / 'diagnose.md'}" in result.output  # never the repository's docs
     assert "calibration (out of fold): Brier" in result.output

@@ -102,10 +102,21 @@ def read_card(artifact_dir: Path) -> ModelCard:
     """Read ``card.json`` from an artifact directory."""
     path = artifact_dir / CARD_FILE
     try:
-        raw = json.loads(read_bounded(path, CARD_MAX_BYTES).decode("utf-8"))
+        data = read_bounded(path, CARD_MAX_BYTES)
     except FileNotFoundError:
         raise CardError(f"no card at {path}") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise CardError(f"unreadable card at {path}: {type(exc).__name__}") from None
+    return parse_card(data, path)
+
+
+def parse_card(data: bytes | None, path: Path) -> ModelCard:
+    """The card in ``data`` (the bytes of ``path``, already read and verified; None: there is none)."""
+    if data is None:
+        raise CardError(f"no card at {path}")
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
         raise CardError(f"unreadable card at {path}: {type(exc).__name__}") from None
     if not isinstance(raw, dict):
         raise CardError(f"card at {path} is not a JSON object")

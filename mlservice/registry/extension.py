@@ -193,16 +193,21 @@ def _behind(current: Deployment | None, last_good: DeploymentSpec | None) -> boo
 
 
 def _fingerprint(data: bytes, specs: dict[str, DeploymentSpec]) -> tuple:
-    """Config bytes plus each named artifact's size and mtime: a half-copied artifact is retried."""
+    """Config bytes plus the size and mtime of every file of each named artifact: a half-copied one is retried."""
     stats = []
     for spec in specs.values():
         for version in spec.versions():
-            for path in (version.artifact, version.artifact_dir / "card.json"):
+            try:
+                entries = list(os.scandir(version.artifact_dir))
+            except OSError:
+                stats.append((str(version.artifact_dir), -1, -1))
+                continue
+            for entry in entries:
                 try:
-                    st = path.stat()
-                    stats.append((str(path), st.st_size, st.st_mtime_ns))
+                    st = entry.stat(follow_symlinks=False)
+                    stats.append((entry.path, st.st_size, st.st_mtime_ns))
                 except OSError:
-                    stats.append((str(path), -1, -1))
+                    stats.append((entry.path, -1, -1))
     return hashlib.sha256(data).hexdigest(), tuple(sorted(stats))
 
 

@@ -6,7 +6,6 @@ so the file cannot change between the check and the load.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import warnings
 from dataclasses import replace
@@ -15,9 +14,10 @@ from datetime import datetime, timezone
 import joblib
 from sklearn.exceptions import InconsistentVersionWarning
 
-from mlservice.files import MODEL_MAX_BYTES, read_bounded
+from mlservice.files import MODEL_MAX_BYTES
 from mlservice.registry import fastpath
-from mlservice.registry.card import CardError, ModelCard, read_card
+from mlservice.registry.artifact import artifact_digest, read_artifact, sha256_hex
+from mlservice.registry.card import CARD_FILE, CardError, ModelCard, parse_card
 from mlservice.registry.compat import incompatibilities
 from mlservice.registry.kinds import golden_mismatches
 from mlservice.registry.model import LoadedModel
@@ -31,8 +31,11 @@ class ModelLoadError(Exception):
 
 def load_model(spec: ModelSpec, use_case: UseCase, max_bytes: int = MODEL_MAX_BYTES) -> LoadedModel:
     """Verify and load ``spec``; raise :class:`ModelLoadError` with the reason."""
-    payload = _read_verified(spec, max_bytes)
-    card = _read_card(spec)
+    files = _read_verified(spec, max_bytes)
+    payload = files.get(spec.artifact.name)
+    if payload is None:
+        raise ModelLoadError(f"no model file {spec.artifact.name} in {spec.artifact_dir}")
+    card = _checked_card(spec, files.get(CARD_FILE), payload)
     try:
         columns = use_case.bind(card)
         settings = use_case.validate_settings(spec.settings)
@@ -46,31 +49,30 @@ def load_model(spec: ModelSpec, use_case: UseCase, max_bytes: int = MODEL_MAX_BY
     return replace(model, fast_path=fastpath.verified_path(model))  # None unless it matches the pipeline
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _read_verified(spec: ModelSpec, max_bytes: int) -> bytes:
+def _read_verified(spec: ModelSpec, max_bytes: int) -> dict[str, bytes]:
+    """Every file of the artifact, read once and matched against the pin before anything is parsed."""
     try:
-        payload = read_bounded(spec.artifact, max_bytes)
+        files = read_artifact(spec.artifact_dir, max_bytes, first=spec.artifact.name)
     except OSError as exc:
-        raise ModelLoadError(f"cannot read artifact {spec.artifact}: {exc.strerror or type(exc).__name__}") from None
-    actual = sha256_hex(payload)
+        raise ModelLoadError(f"cannot read artifact {spec.artifact}: {exc.strerror or exc}") from None
+    actual = artifact_digest(files)
     if actual != spec.sha256:
-        raise ModelLoadError(
-            f"digest mismatch for {spec.artifact}: config pins sha256 {spec.sha256[:12]}…, file has {actual[:12]}…"
-        )
-    return payload
+        hint = ""
+        if sha256_hex(files.get(spec.artifact.name, b"")) == spec.sha256:
+            hint = f" (the pin covers {spec.artifact.name} alone; pin the whole artifact: mlservice models pin DIR)"
+        raise ModelLoadError(f"digest mismatch for artifact {spec.artifact_dir}: config pins sha256 "
+                             f"{spec.sha256[:12]}…, its files have {actual[:12]}…{hint}")
+    return files
 
 
-def _read_card(spec: ModelSpec) -> ModelCard:
+def _checked_card(spec: ModelSpec, data: bytes | None, payload: bytes) -> ModelCard:
     try:
-        card = read_card(spec.artifact_dir)
+        card = parse_card(data, spec.artifact_dir / CARD_FILE)
     except CardError as exc:
         raise ModelLoadError(str(exc)) from None
     problems = incompatibilities(card.libraries)
-    if card.sha256 != spec.sha256:
-        problems.append(f"card describes artifact {card.sha256[:12]}…, not {spec.sha256[:12]}…")
+    if card.sha256 != sha256_hex(payload):
+        problems.append(f"card describes model file {card.sha256[:12]}…, not {spec.artifact.name}")
     if card.version != spec.version:
         problems.append(f"config says version {spec.version}, card says {card.version}")
     if problems:

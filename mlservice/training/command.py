@@ -104,9 +104,9 @@ def _render(directory: Path, docs: Path) -> Path:
 
 
 def _print_pins(directories: list[Path], version: str) -> None:
-    from mlservice.registry.card import read_card
+    from mlservice.registry.artifact import folder_digest
     from mlservice.training.common import toml_snippet
 
-    click.echo("\nPin in the models config:\n")
+    click.echo("\nPin in the models config (the digest covers every file of the artifact):\n")
     for directory in directories:
-        click.echo(toml_snippet(directory, version, read_card(directory).sha256))
+        click.echo(toml_snippet(directory, version, folder_digest(directory)))

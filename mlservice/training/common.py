@@ -40,6 +40,14 @@ def dump_model(directory: Path, model: Any) -> dict[str, Any]:
     return {"file": ARTIFACT_FILE, "sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
+def created_at() -> str:
+    """Now, or ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention), so that a retrained
+    artifact, card included, can have the same bytes and so the same pin."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    return moment.isoformat(timespec="seconds")
+
+
 def card_header(name: str, version: str, kind: str, artifact: dict[str, Any]) -> dict[str, Any]:
     """The card entries that identify the artifact; trainers append the rest.
 
@@ -54,7 +62,7 @@ def card_header(name: str, version: str, kind: str, artifact: dict[str, Any]) ->
         "version": version,
         "use_case": name,
         "kind": kind,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": created_at(),
         "artifact": artifact,
         "libraries": library_versions(),
     }
