@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from mlservice import admin, auth, diagnose, jsonprovider, observability, recommend, risk, security
+from mlservice.auth.openapi import ScopesPlugin
 from mlservice.blueprint import ServiceApi
 from mlservice.config import load_config
 from mlservice.registry.extension import ModelRegistry
@@ -22,12 +23,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, config)
     jsonprovider.init_app(app)
     observability.init_app(app)
-    auth.init_app(app, [u.blueprint.name for u in USE_CASES])
+    auth.init_app(app, {u.blueprint.name: u.name for u in USE_CASES})
     security.init_app(app)
     if not app.config["DOCS_ENABLED"]:
         app.config["OPENAPI_URL_PREFIX"] = None
-    api = ServiceApi(app, spec_kwargs={"extra_plugins": [SchemaExtrasPlugin()]})
     use_cases = [u for u in USE_CASES if u.name in app.config["USE_CASES"]]
+    plugins = [SchemaExtrasPlugin()]
+    if app.config["AUTH_ENABLED"]:
+        plugins.append(ScopesPlugin({u.blueprint.url_prefix: f"predict:{u.name}" for u in USE_CASES}))
+    api = ServiceApi(app, spec_kwargs={"extra_plugins": plugins})
     for use_case in use_cases:
         api.register_blueprint(use_case.blueprint)
     api.register_blueprint(admin.blp)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mlservice.app import USE_CASES
+from mlservice.auth.keys import scopes_for
 from mlservice.config import CONFIG_ENV, ROOT, Defaults, absolute_path_env
 from mlservice.training.command import train
 
@@ -79,14 +80,20 @@ def keys() -> None:
 
 @keys.command("new")
 @click.option("--id", "key_id", required=True, help="Who the key is for (shown in logs as the caller).")
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["predict", "admin"]))
-def new_key(key_id: str, scopes: tuple[str, ...]) -> None:
+@click.option("--rate", type=click.IntRange(1, 100_000),
+              help="This key's own rate limit in nginx, requests per second [default: the site's].")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              type=click.Choice(scopes_for(u.name for u in USE_CASES)),
+              help="predict (every use case), predict:<use case> (one), admin (metadata, metrics).")
+def new_key(key_id: str, scopes: tuple[str, ...], rate: int | None) -> None:
     """Print a new key once, and the keys-file entry that stores only its digest."""
     from mlservice.auth.keys import digest, new_key as make
 
     key = make()
     click.echo(f"key (give it to the client; it is not stored): {key}\n")
     click.echo(f'[[keys]]\nid = "{key_id}"\nsha256 = "{digest(key)}"\nscopes = {list(scopes)!r}'.replace("'", '"'))
+    if rate is not None:
+        click.echo(f"rate_per_second = {rate}")
 
 
 main.add_command(train)

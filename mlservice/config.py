@@ -34,6 +34,7 @@ class Defaults:
     AUTH_ENABLED = False  # on in configs/production.toml
     API_KEYS_FILE = None  # TOML of key digests and scopes (see mlservice keys new)
     API_KEYS = None  # JSON list of {"id", "key", "scopes"} from a secret store (MLSERVICE_API_KEYS)
+    API_KEYS_POLL_SECONDS = 2.0  # how often a worker looks for a changed keys file; 0 = never
     DOCS_ENABLED = True  # /docs and /openapi.json
     DOCS_SCOPE = None  # set to "admin" to require a key for the docs
     API_TITLE = "mlservice"

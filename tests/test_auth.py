@@ -117,3 +117,104 @@ def test_production_config_turns_auth_on_and_docs_off(monkeypatch, tmp_path):
     assert client.post("/diagnose", json=PATIENT).status_code == 401
     assert client.get("/openapi.json").status_code == 404
     assert client.get("/healthz").status_code == 200
+
+
+# -- Least privilege: one scope per use case ----------------------------------------------
+
+def keys_file(path, entries: dict[str, list[str]]) -> None:
+    path.write_text("".join(f'[[keys]]\nid = "{who}"\nsha256 = "{digest(f"mls_{who}-0123456789abcdef")}"\n'
+                            f"scopes = {json.dumps(scopes)}\n" for who, scopes in entries.items()))
+
+
+def key_of(who: str) -> dict[str, str]:
+    return {"X-API-Key": f"mls_{who}-0123456789abcdef"}
+
+
+@pytest.fixture()
+def scoped(make_app, tmp_path, monkeypatch):
+    from tests.factories import committed_entry
+
+    path = tmp_path / "scoped-keys.toml"
+    keys_file(path, {"movies": ["predict:recommend"], "clinic": ["predict:diagnose"], "all": ["predict"]})
+    monkeypatch.setenv("MLSERVICE_AUTH_ENABLED", "true")
+    monkeypatch.setenv("MLSERVICE_API_KEYS_FILE", str(path))
+    app = make_app({n: committed_entry(n) for n in ("risk", "diagnose", "recommend")}, API_KEYS_POLL_SECONDS=0.01)
+    app.keys_path = path
+    return app
+
+
+def auth_failures(reason: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("mlservice_auth_failures_total", {"reason": reason}) or 0.0
+
+
+def test_a_use_case_key_calls_only_its_use_case(scoped):
+    client = scoped.test_client()
+    before = auth_failures("scope")
+    assert client.post("/recommend", json={"user_id": 15, "k": 1}, headers=key_of("movies")).status_code == 200
+    refused = client.post("/diagnose", json=PATIENT, headers=key_of("movies"))
+    assert refused.status_code == 403 and "predict:diagnose" in refused.json["message"]
+    assert client.post("/diagnose/batch", json={"rows": [PATIENT]}, headers=key_of("movies")).status_code == 403
+    assert client.post("/diagnose", json=PATIENT, headers=key_of("clinic")).status_code == 200
+    assert client.post("/risk", json={}, headers=key_of("clinic")).status_code == 403
+    for path, body in (("/diagnose", PATIENT), ("/recommend", {"user_id": 15, "k": 1})):
+        assert client.post(path, json=body, headers=key_of("all")).status_code == 200  # predict: every use case
+    assert auth_failures("scope") - before == 3
+
+
+def test_auth_failures_are_counted_by_reason_never_by_key(scoped):
+    client = scoped.test_client()
+    before = {r: auth_failures(r) for r in ("missing", "unknown")}
+    client.post("/diagnose", json=PATIENT)
+    client.post("/diagnose", json=PATIENT, headers={"X-API-Key": "mls_stolen-guess"})
+    assert auth_failures("missing") - before["missing"] == 1 and auth_failures("unknown") - before["unknown"] == 1
+    from prometheus_client import REGISTRY, generate_latest
+
+    assert "mls_" not in generate_latest(REGISTRY).decode()
+
+
+def test_a_revoked_key_is_refused_within_the_poll_interval(scoped):
+    import time
+
+    client = scoped.test_client()
+    assert client.post("/diagnose", json=PATIENT, headers=key_of("clinic")).status_code == 200
+    keys_file(scoped.keys_path, {"movies": ["predict:recommend"], "all": ["predict"]})  # clinic revoked
+    time.sleep(0.02)
+    assert client.post("/diagnose", json=PATIENT, headers=key_of("clinic")).status_code == 401
+    assert client.post("/diagnose", json=PATIENT, headers=key_of("all")).status_code == 200
+    assert client.get("/readyz").json["api_keys"] == {"loaded": 2, "rejected": None}
+
+
+def test_a_broken_keys_file_keeps_the_last_good_keys_and_says_why(scoped):
+    import time
+
+    client = scoped.test_client()
+    scoped.keys_path.write_text('[[keys]]\nid = "x"\nsha256 = "abc"\nscopes = ["everything"]\n')
+    time.sleep(0.02)
+    assert client.post("/diagnose", json=PATIENT, headers=key_of("clinic")).status_code == 200
+    assert client.post("/diagnose", json=PATIENT).status_code == 401  # never opened
+    status = client.get("/readyz").json["api_keys"]
+    assert status["loaded"] == 3 and "needs scopes" in status["rejected"] and "mls_" not in status["rejected"]
+
+
+def test_openapi_names_the_scope_of_each_operation(scoped, monkeypatch):
+    spec = scoped.test_client().get("/openapi.json").json
+    assert set(spec["components"]["securitySchemes"]) == {"bearerAuth", "apiKeyHeader"}
+    assert spec["paths"]["/risk/batch"]["post"]["x-required-scope"] == "predict:risk"
+    assert spec["paths"]["/recommend"]["post"]["security"] == [{"bearerAuth": []}, {"apiKeyHeader": []}]
+    assert spec["paths"]["/models"]["get"]["x-required-scope"] == "admin"
+    assert "security" not in spec["paths"]["/healthz"]["get"]
+
+
+def test_keys_new_offers_use_case_scopes_and_a_rate(tmp_path):
+    result = CliRunner().invoke(main, ["keys", "new", "--id", "movies", "--scope", "predict:recommend", "--rate", "5"])
+    assert result.exit_code == 0, result.output
+    entry = result.output.split("\n\n", 1)[1]
+    assert 'scopes = ["predict:recommend"]' in entry and "rate_per_second = 5" in entry
+    keys = tmp_path / "keys.toml"
+    keys.write_text(entry)
+    from mlservice.auth.keys import scopes_for
+
+    loaded = KeyStore.load(str(keys), None, scopes_for(["risk", "diagnose", "recommend"])).keys[0]
+    assert loaded.scopes == {"predict:recommend"} and loaded.rate_per_second == 5

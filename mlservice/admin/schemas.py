@@ -42,7 +42,13 @@ class HealthSchema(StrictSchema):
     status = fields.String(required=True)
 
 
+class KeyStatusSchema(StrictSchema):
+    loaded = fields.Integer(required=True)
+    rejected = fields.String(allow_none=True, required=True)
+
+
 class ReadySchema(StrictSchema):
     status = fields.String(required=True)
     models = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={"description": "Default serving version per model."})
     rejected = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={"description": "Refused config changes: the old version still serves."})
+    api_keys = fields.Nested(KeyStatusSchema, metadata={"description": "With authentication on: the keys loaded, and why the last change of the keys file was refused (the last good keys stay)."})

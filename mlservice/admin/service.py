@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
+from mlservice.auth import key_status
 from mlservice.errors import ModelNotReady
 from mlservice.registry.extension import registry
 from mlservice.registry.model import LoadedModel
@@ -49,8 +52,12 @@ def readiness() -> dict[str, Any]:
     missing = {name: [reg.failures[name].reason] for name in reg.use_cases if name not in reg.deployments}
     if missing:
         raise ModelNotReady("Not every model is loaded.", {"models": missing})
-    return {
+    ready = {
         "status": "ready",
         "models": {name: d.default.spec.version for name, d in reg.deployments.items()},
         "rejected": {name: f.reason for name, f in reg.failures.items()},
     }
+    keys = key_status(current_app)
+    if keys is not None:
+        ready["api_keys"] = keys
+    return ready

@@ -50,6 +50,27 @@ MODEL_READY = Gauge(
 )
 
 
+AUTH_FAILURES = Counter(
+    "mlservice_auth_failures_total", "Requests refused by authentication, by reason (missing, unknown, scope).",
+    ["reason"],
+)
+KEYS_RELOADS = Counter("mlservice_api_keys_reloads_total", "Reloads of the API keys file, by outcome.", ["outcome"])
+KEYS_LOADED = Gauge("mlservice_api_keys_loaded", "API keys each worker checks against (min over live workers).",
+                    multiprocess_mode="livemin")
+
+
+def record_auth_failure(reason: str) -> None:
+    AUTH_FAILURES.labels(reason).inc()
+
+
+def record_keys_reload(outcome: str) -> None:
+    KEYS_RELOADS.labels(outcome).inc()
+
+
+def set_keys_loaded(count: int) -> None:
+    KEYS_LOADED.set(count)
+
+
 def method_label(method: str) -> str:
     """The request method, or ``OTHER`` for anything a client made up."""
     return method if method in _METHODS else "OTHER"
