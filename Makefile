@@ -41,12 +41,13 @@ train: $(VENV)/.installed-train
 test: $(VENV)/.installed-dev system-deps
 	$(BIN)/pytest
 
-# Debian packages, installed once when missing (needs root): the stack needs nginx; the
-# tests also drive chromium (the docs page).
+# Debian packages, installed once when missing (needs root): the stack needs nginx and its
+# njs module (per-key rate limits); the tests also drive chromium (the docs page).
+NJS = /usr/lib/nginx/modules/ngx_http_js_module.so
 stack-deps:
-	@command -v nginx >/dev/null 2>&1 || scripts/install-system-deps.sh nginx
+	@command -v nginx >/dev/null 2>&1 && [ -f $(NJS) ] || scripts/install-system-deps.sh nginx libnginx-mod-http-js
 system-deps:
-	@command -v nginx >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || scripts/install-system-deps.sh nginx chromium
+	@command -v nginx >/dev/null 2>&1 && [ -f $(NJS) ] && command -v chromium >/dev/null 2>&1 || scripts/install-system-deps.sh nginx libnginx-mod-http-js chromium
 
 lock:
 	{ echo "# Exact versions the committed artifacts were built and tested with (regenerate: make lock)."; \

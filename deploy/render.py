@@ -18,6 +18,8 @@ from typing import Any
 from unittest import mock
 
 TEMPLATES = Path(__file__).resolve().parent / "nginx"
+#: Debian's njs module (libnginx-mod-http-js), which the per-key rate limit needs.
+JS_MODULE_SO = "/usr/lib/nginx/modules/ngx_http_js_module.so"
 _PLACEHOLDER = re.compile(r"\{\{ *(\w+) *\}\}")
 
 #: Statuses nginx answers itself, and what each tells the client.
@@ -57,6 +59,10 @@ class NginxSettings:
     server_name: str = "_"
     access_log: str = "/var/log/nginx/mlservice.access.log"
     error_log: str = "/var/log/nginx/mlservice.error.log"
+    key_rate_per_second: int | None = None  # per API key; None: the per-client rate
+    key_burst: int | None = None
+    key_rates: tuple[tuple[str, int], ...] = ()  # (key digest, its own rate) from the keys file
+    js_module: str = str(TEMPLATES / "mlservice.js")
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
@@ -83,14 +89,43 @@ def site_config(settings: NginxSettings) -> str:
         "upstream_servers": "\n".join(f"    server {u} max_fails=1 fail_timeout=5s;" for u in settings.upstreams),
         "admin_allow": "\n".join(f"        allow {a};" for a in settings.admin_allow),
         "error_pages": error_pages(),
+        "js_module": settings.js_module,
+        "key_rate_per_second": settings.key_rate_per_second or settings.rate_per_second,
+        "key_burst": settings.key_burst or settings.burst,
+        **key_overrides(settings.key_rates),
     }
     return render((TEMPLATES / "mlservice.conf.template").read_text(), values)
+
+
+def key_overrides(key_rates: tuple[tuple[str, int], ...]) -> dict[str, str]:
+    """Template values for keys with their own rate: one zone per distinct rate, keyed on the digest."""
+    if any(not re.fullmatch(r"[0-9a-f]{64}", digest) for digest, _ in key_rates):
+        raise ValueError("a key digest is not 64 hex digits")
+    rates = sorted({rate for _, rate in key_rates})
+    zones, limits = [], []
+    for rate in rates:
+        digests = "\n".join(f"    {d} $mlservice_key_digest;" for d, r in key_rates if r == rate)
+        zones.append(f"map $mlservice_key_digest $mlservice_key_rate_{rate} {{\n{digests}\n    default \"\";\n}}\n"
+                     f"limit_req_zone $mlservice_key_rate_{rate} zone=mlservice_key_rate_{rate}:1m rate={rate}r/s;")
+        limits.append(f"    limit_req zone=mlservice_key_rate_{rate} burst={max(1, 2 * rate)} nodelay;")
+    return {"key_default_map": "\n".join(f'    {d} "";' for d, _ in key_rates),
+            "key_override_zones": "\n".join(zones), "key_override_limits": "\n".join(limits)}
+
+
+def key_rates_of(env: Mapping[str, str] | None = None) -> tuple[tuple[str, int], ...]:
+    """``(digest, rate)`` of every API key with its own ``rate_per_second``, as the app would load them."""
+    from mlservice.auth.keys import KeyStore, scopes_for
+    from mlservice.config import Defaults
+
+    keys = KeyStore.load(app_setting("API_KEYS_FILE", env), app_setting("API_KEYS", env), scopes_for(Defaults.USE_CASES))
+    return tuple((k.sha256, k.rate_per_second) for k in keys.keys if k.rate_per_second)
 
 
 def main_config(run_dir: Path, worker_processes: int = 1) -> str:
     """An ``nginx.conf`` whose pid, logs and temp files all live in ``run_dir``."""
     user = "user root;" if os.geteuid() == 0 else ""
-    values = {"run_dir": run_dir, "worker_processes": worker_processes, "user_directive": user}
+    values = {"run_dir": run_dir, "worker_processes": worker_processes, "user_directive": user,
+              "js_module_so": JS_MODULE_SO}
     return render((TEMPLATES / "nginx.conf.template").read_text(), values)
 
 

@@ -40,7 +40,8 @@ class Stack:
 
     def __init__(self, run_dir: Path, *, replicas: int = 2, workers: int = 2, port: int | None = None,
                  env: Mapping[str, str] | None = None, rate_per_second: int = DEFAULTS.rate_per_second,
-                 burst: int = DEFAULTS.burst, admin_allow: tuple[str, ...] = DEFAULTS.admin_allow) -> None:
+                 burst: int = DEFAULTS.burst, admin_allow: tuple[str, ...] = DEFAULTS.admin_allow,
+                 key_rate_per_second: int | None = None, key_burst: int | None = None) -> None:
         self.run_dir = Path(run_dir).resolve()
         self.env = dict(env or {})
         self.replicas = [Replica(i, self.run_dir, workers, env=self.env) for i in range(replicas)]
@@ -49,6 +50,7 @@ class Stack:
             upstreams=tuple(r.address for r in self.replicas),
             client_max_body_size=render.app_setting("MAX_CONTENT_LENGTH", self.env),
             rate_per_second=rate_per_second, burst=burst, admin_allow=admin_allow,
+            key_rate_per_second=key_rate_per_second, key_burst=key_burst, key_rates=render.key_rates_of(self.env),
             access_log=str(self.run_dir / "nginx" / "access.log"), error_log=str(self.run_dir / "nginx" / "error.log"),
         ))
 
@@ -133,7 +135,8 @@ def print_site(args: argparse.Namespace) -> int:
     settings = render.NginxSettings(
         listen=args.listen, upstreams=tuple(args.upstream), server_name=args.server_name,
         client_max_body_size=render.app_setting("MAX_CONTENT_LENGTH"), rate_per_second=args.rate,
-        burst=args.burst, access_log=args.access_log, error_log=args.error_log,
+        burst=args.burst, access_log=args.access_log, error_log=args.error_log, key_rates=render.key_rates_of(),
+        js_module=args.js_module,
     )
     print(render.site_config(settings), end="")
     return 0
@@ -156,6 +159,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     site.add_argument("--server-name", default="_")
     site.add_argument("--access-log", default=DEFAULTS.access_log)
     site.add_argument("--error-log", default=DEFAULTS.error_log)
+    site.add_argument("--js-module", default=DEFAULTS.js_module, help="where mlservice.js is installed")
     site.set_defaults(action=print_site)
     return parser.parse_args(argv)
 

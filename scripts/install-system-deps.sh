@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages: scripts/install-system-deps.sh nginx [chromium]
-# (the stack needs nginx; the integration tests also drive chromium for the docs page).
+# Debian packages: scripts/install-system-deps.sh nginx libnginx-mod-http-js [chromium]
+# (the stack needs nginx and its njs module, for per-key rate limits; the tests also drive chromium).
 set -euo pipefail
-[ $# -gt 0 ] || set -- nginx chromium
+[ $# -gt 0 ] || set -- nginx libnginx-mod-http-js chromium
 packages=("$@")
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive

@@ -93,3 +93,35 @@ def test_the_rendered_site_file_carries_the_apps_body_limit_and_passes_nginx_t(t
 def test_a_template_name_without_a_value_is_an_error():
     with pytest.raises(KeyError):
         render.render("listen {{ port }};", {})
+
+
+def test_each_api_key_has_its_own_rate_limit_and_overrides_apply(tmp_path):
+    from mlservice.auth.keys import digest
+
+    keys = {name: f"mls_{name}-0123456789abcdefghij" for name in ("a", "b", "fast")}
+    settings = {"rate_per_second": 1000, "burst": 1000, "key_rate_per_second": 1, "key_burst": 2,
+                "key_rates": ((digest(keys["fast"]), 5),)}  # fast: 5 r/s, burst 10
+    with nginx(tmp_path, f"127.0.0.1:{free_port()}", **settings) as server:
+        with requests.Session() as session:
+            def burst(key: str, count: int, header: str = "Authorization") -> list[int]:
+                value = f"Bearer {key}" if header == "Authorization" else key
+                return [session.get(f"{server.url}/healthz", headers={header: value}, timeout=5).status_code
+                        for _ in range(count)]
+
+            a = burst(keys["a"], 8)
+            b = burst(keys["b"], 3, header="X-API-Key")
+            fast = burst(keys["fast"], 14)
+            anonymous = burst("", 8, header="X-API-Key")
+        limited = session.get(f"{server.url}/healthz", headers={"Authorization": f"Bearer {keys['a']}"}, timeout=5)
+    assert a[:3] == [502] * 3 and a[3:] == [429] * 5  # 1 + burst, then refused
+    assert b == [502] * 3  # another key, unaffected by a's limit
+    assert fast.count(502) >= 11 and fast[-1] == 429  # its own zone: 1 + 10
+    assert anonymous == [502] * 8  # no key: only the per-client limit
+    assert_nginx_error(limited, 429)
+    logs = (tmp_path / "access.log").read_text() + (tmp_path / "error.log").read_text()
+    assert not any(key in logs or digest(key) in logs for key in keys.values())
+
+
+def test_key_overrides_refuse_anything_but_a_digest():
+    with pytest.raises(ValueError, match="64 hex"):
+        render.key_overrides((("not-a-digest; evil", 5),))
