@@ -73,6 +73,21 @@ def pin(artifacts: tuple[Path, ...]) -> None:
             raise click.ClickException(f"cannot read {folder}: {exc.strerror or exc}") from None
 
 
+@models.command("convert")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(exists=False, path_type=Path))
+def convert(source: Path, target: Path) -> None:
+    """Write the joblib artifact in SOURCE as a skops artifact in TARGET (loading it then runs no code)."""
+    from mlservice.registry.artifact import folder_digest
+    from mlservice.training.convert import to_skops
+
+    try:
+        model = to_skops(source, target)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f'artifact = "{model}"\nformat = "skops"\nsha256 = "{folder_digest(target)}"')
+
+
 @main.group()
 def keys() -> None:
     """Manage API keys."""

@@ -14,6 +14,8 @@ class FailureSchema(StrictSchema):
 class VersionSchema(StrictSchema):
     version = fields.String(required=True)
     sha256 = fields.String(required=True)
+    format = fields.String(allow_none=True, metadata={"description": "Artifact format: joblib (a pickle) or skops."})
+    loading_runs_code = fields.Boolean(allow_none=True, metadata={"description": "Whether loading this format can run code the artifact chooses (joblib: yes; skops: no, only trusted types are built)."})
     loaded_at = fields.DateTime(required=True)
     share = fields.Float(metadata={"description": "Canary only: share of traffic it serves."})
 
@@ -23,6 +25,8 @@ class ModelSummarySchema(StrictSchema):
     ready = fields.Boolean(required=True, metadata={"description": "A version of this model serves."})
     version = fields.String(allow_none=True, metadata={"description": "Default serving version; null when none is loaded."})
     sha256 = fields.String(allow_none=True)
+    format = fields.String(allow_none=True, metadata={"description": "Artifact format: joblib (a pickle) or skops."})
+    loading_runs_code = fields.Boolean(allow_none=True, metadata={"description": "Whether loading this format can run code the artifact chooses (joblib: yes; skops: no, only trusted types are built)."})
     loaded_at = fields.DateTime(allow_none=True)
     canary = fields.Nested(VersionSchema, allow_none=True)
     shadow = fields.Nested(VersionSchema, allow_none=True)

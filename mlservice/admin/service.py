@@ -8,6 +8,7 @@ from flask import current_app
 from mlservice.auth import key_status
 from mlservice.errors import ModelNotReady
 from mlservice.registry.extension import registry
+from mlservice.registry.formats import can_execute_code
 from mlservice.registry.model import LoadedModel
 
 #: Card entries left out of the API: golden examples are inputs of real people.
@@ -26,6 +27,7 @@ def summary(name: str) -> dict[str, Any]:
         "ready": deployment is not None,
         "version": default.spec.version if default else None,
         "sha256": default.spec.sha256 if default else None,
+        **(_format(default) if default else {"format": None, "loading_runs_code": None}),
         "loaded_at": default.loaded_at if default else None,
         "canary": _version(deployment.canary, share=deployment.spec.canary_share) if deployment else None,
         "shadow": _version(deployment.shadow) if deployment else None,
@@ -36,7 +38,12 @@ def summary(name: str) -> dict[str, Any]:
 def _version(model: LoadedModel | None, **extra: Any) -> dict[str, Any] | None:
     if model is None:
         return None
-    return {"version": model.spec.version, "sha256": model.spec.sha256, "loaded_at": model.loaded_at, **extra}
+    return {"version": model.spec.version, "sha256": model.spec.sha256, **_format(model), "loaded_at": model.loaded_at,
+            **extra}
+
+
+def _format(model: LoadedModel) -> dict[str, Any]:
+    return {"format": model.spec.format, "loading_runs_code": can_execute_code(model.spec.format)}
 
 
 def detail(name: str) -> dict[str, Any]:

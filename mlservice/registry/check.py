@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlservice.registry.deployment import load_deployment
+from mlservice.registry.formats import can_execute_code
 from mlservice.registry.loader import ModelLoadError
 from mlservice.registry.spec import ConfigError, missing_entry, read_models_config, stray_names, unknown_name
 from mlservice.usecase import UseCase
@@ -37,6 +38,8 @@ def check_config(path: Path, use_cases: Iterable[UseCase], known: Iterable[str] 
         except ModelLoadError as exc:
             results.append(CheckResult(name, False, str(exc)))
             continue
-        parts = [f"{m.spec.version} sha256 {m.spec.sha256[:12]}, {len(m.card.golden)} golden examples" for m in deployment.models()]
+        parts = [f"{m.spec.version} sha256 {m.spec.sha256[:12]}, {m.spec.format}"
+                 f"{' (loading runs code)' if can_execute_code(m.spec.format) else ' (loading runs no code)'}, "
+                 f"{len(m.card.golden)} golden examples" for m in deployment.models()]
         results.append(CheckResult(name, True, "; ".join(parts)))
     return results

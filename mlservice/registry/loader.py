@@ -6,18 +6,16 @@ so the file cannot change between the check and the load.
 """
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import replace
 from datetime import datetime, timezone
 
-import joblib
 from sklearn.exceptions import InconsistentVersionWarning
 
 from mlservice.files import MODEL_MAX_BYTES
 from mlservice.registry import fastpath
 from mlservice.registry.artifact import artifact_digest, read_artifact, sha256_hex
 from mlservice.registry.card import CARD_FILE, CardError, ModelCard, parse_card
+from mlservice.registry.formats import UnsafeArtifact, load_bytes
 from mlservice.registry.compat import incompatibilities
 from mlservice.registry.kinds import golden_mismatches
 from mlservice.registry.model import LoadedModel
@@ -81,14 +79,14 @@ def _checked_card(spec: ModelSpec, data: bytes | None, payload: bytes) -> ModelC
 
 
 def _unpickle(spec: ModelSpec, payload: bytes) -> object:
-    """Any failure of a corrupt or foreign pickle becomes one clear refusal."""
+    """Any failure of a corrupt, foreign or untrusted file becomes one clear refusal."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", InconsistentVersionWarning)
-            return joblib.load(io.BytesIO(payload))
+        return load_bytes(spec.format, payload)
     except InconsistentVersionWarning as exc:
         raise ModelLoadError(f"{spec.artifact} was pickled with scikit-learn {exc.original_sklearn_version}") from None
-    except Exception as exc:  # noqa: BLE001 - truncated pickles raise anything
+    except UnsafeArtifact as exc:
+        raise ModelLoadError(f"refused {spec.artifact} (skops): {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - truncated files raise anything
         raise ModelLoadError(f"cannot unpickle {spec.artifact}: {type(exc).__name__}") from None
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mlservice.files import CONFIG_MAX_BYTES, read_bounded
+from mlservice.registry.formats import FORMATS
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -45,6 +46,7 @@ class ModelSpec:
     artifact: Path
     sha256: str
     settings: dict[str, Any] = field(default_factory=dict)
+    format: str = "joblib"  # or "skops" (mlservice.registry.formats)
 
     @property
     def artifact_dir(self) -> Path:
@@ -137,7 +139,10 @@ def _version(name: str, table: dict[str, Any], base: Path, settings: dict[str, A
     sha256 = table["sha256"].lower()
     if not _HEX64.match(sha256):
         raise ConfigError(f"{where} sha256 is not 64 hex digits")
-    return ModelSpec(name, table["version"], (base / table["artifact"]).resolve(), sha256, settings)
+    fmt = table.get("format", "joblib")
+    if fmt not in FORMATS:
+        raise ConfigError(f"{where} format must be one of {', '.join(FORMATS)}")
+    return ModelSpec(name, table["version"], (base / table["artifact"]).resolve(), sha256, settings, fmt)
 
 
 def missing_entry(name: str, path: Path) -> str:
