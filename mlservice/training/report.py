@@ -138,6 +138,28 @@ def _below_baseline(curve: dict[str, list]) -> str:
     return f"The popularity baseline does better at k = {', '.join(map(str, worse))}."
 
 
+def _holdout(found: dict[str, Any] | None) -> list[str]:
+    """The per-user comparison: each metric with its interval, each difference with its paired one."""
+    if not found:
+        return []
+    names = list(next(iter(found["metrics"].values())))
+    rows = ["| recommender | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    rows += [f"| {model} | " + " | ".join(_interval(scores[n]) for n in names) + " |"
+             for model, scores in found["metrics"].items()]
+    key = next(k for k in found if k.startswith("difference_from_"))
+    rows += ["", f"| {key.replace('_', ' ')} (paired) | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    rows += [f"| {model} | " + " | ".join(_interval(diff[n], signed=True) for n in names) + " |"
+             for model, diff in found[key].items()]
+    return [f"## Comparison on {found['users']} users\n\n{found['protocol']}.\n\n" + "\n".join(rows)
+            + "\n\nA difference is shown by this test only where its interval excludes 0."]
+
+
+def _interval(entry: dict[str, Any], signed: bool = False) -> str:
+    low, high = entry["ci95"]
+    form = "+.4f" if signed else ".4f"
+    return f"{entry['mean']:{form}} [{low:{form}}, {high:{form}}]"
+
+
 def _recommender(card: dict[str, Any], figures: dict[str, Path]) -> list[str]:
     metrics = card["metrics"]
     rows = ["| metric | model | popularity |", "|---|---|---|"]
@@ -149,6 +171,7 @@ def _recommender(card: dict[str, Any], figures: dict[str, Path]) -> list[str]:
         f"({card['training']['split']}). Baseline: {metrics['baseline_kind']}.\n\n" + "\n".join(rows)
         + f"\n\nOn {val['user_cutoffs']} user-cutoffs inside the training period: "
         + ", ".join(f"{n} {v:.3f} vs {val['baseline'][n]:.3f}" for n, v in val["model"].items()) + ".",
+        *_holdout(metrics.get("per_user_holdout")),
         f"## precision@k\n\nk = 1 to {metrics['precision_curve']['k'][-1]} on the same test users. "
         f"{_below_baseline(metrics['precision_curve'])}\n\n![precision@k]({figures['precision'].name})",
         f"## Catalog\n\n{catalog['items']:,} movies, {catalog['users']:,} users, {catalog['ratings']:,} ratings; "
