@@ -167,7 +167,8 @@ def _recommender(card: dict[str, Any], figures: dict[str, Path]) -> list[str]:
     val = metrics["validation"]
     catalog = card["catalog"]
     return [
-        f"## Metrics against the popularity baseline\n\n{metrics['test_users']} test users "
+        f"## Later-in-time test\n\n{metrics['test_users']} test users, too few to separate the "
+        "models (see the comparison on every user below) "
         f"({card['training']['split']}). Baseline: {metrics['baseline_kind']}.\n\n" + "\n".join(rows)
         + f"\n\nOn {val['user_cutoffs']} user-cutoffs inside the training period: "
         + ", ".join(f"{n} {v:.3f} vs {val['baseline'][n]:.3f}" for n, v in val["model"].items()) + ".",
