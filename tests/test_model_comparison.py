@@ -70,3 +70,13 @@ def test_compare_pairs_every_model_with_the_reference_on_the_same_users() -> Non
     ndcg = found["difference_from_ref"]["perfect"]["ndcg_at_10"]
     assert ndcg["mean"] == 1.0 and ndcg["excludes_zero"] and ndcg["units_better"] == 3
     assert found["metrics"]["ref"]["precision_at_10"]["mean"] == 0.0
+
+
+def test_recency_as_of_user_ignores_ratings_after_the_users_own_time() -> None:
+    day = 86_400
+    # user 1 last rated at day 10; item 30 becomes popular only at day 500
+    train = Ratings(np.array([1, 2, 3, 4, 5]), np.array([5, 20, 20, 30, 30]), np.ones(5),
+                    np.array([10, 0, 0, 500, 500]) * day)
+    rank = user_holdout.recency_popularity_as_of_user(train, half_life_days=30)
+    assert rank(1, 2).tolist() == [20]
+    assert rank(4, 1).tolist() == [20] and user_holdout.recency_popularity_ranker(train, 30)(1, 1).tolist() == [30]

@@ -27,7 +27,8 @@ PROTOCOL = (
     f"held out; one model per recommender is fitted on all other ratings (other users' later ratings "
     f"included); relevant = held-out items rated >= {ranking.LIKED}; users with none are left out; "
     f"95% percentile bootstrap over users ({intervals.N_RESAMPLES} resamples), differences paired by user. "
-    f"Recency popularity: half-life {HALF_LIFE_DAYS:g} days; EASE: lambda {EASE_LAMBDA:g}, items with "
+    f"Recency popularity: half-life {HALF_LIFE_DAYS:g} days, aged from the last training rating, or "
+    "(as_of_user) counting only ratings up to the user's own last training rating, aged from it; EASE: lambda {EASE_LAMBDA:g}, items with "
     f">= {EASE_MIN_RATERS} raters, not tuned. item-kNN uses the shipped hyper-parameters, tuned on "
     "time cutoffs whose data overlap this holdout"
 )
@@ -57,6 +58,26 @@ def recency_popularity_ranker(train: Ratings, half_life_days: float = HALF_LIFE_
     items, inverse = np.unique(train.items, return_inverse=True)
     score = np.bincount(inverse, weights=weights)
     return _ordered_ranker(items[np.lexsort((items, -score))], train)
+
+
+def recency_popularity_as_of_user(train: Ratings, half_life_days: float = HALF_LIFE_DAYS) -> Ranker:
+    """Recency-weighted popularity as the user would have seen it: only ratings up to the
+    user's own last training rating count, aged from that moment (no other user's future)."""
+    rated = train.rated_by_user()
+    last = {int(u): int(train.times[train.users == u].max()) for u in rated}
+    items, inverse = np.unique(train.items, return_inverse=True)
+
+    def rank(user: int, k: int) -> np.ndarray:
+        now = last.get(user, int(train.times.max()))
+        before = train.times <= now
+        weights = np.exp2((train.times[before] - now) / 86_400.0 / half_life_days)
+        score = np.bincount(inverse[before], weights=weights, minlength=len(items))
+        order = items[np.lexsort((items, -score))][: np.count_nonzero(score)]  # unrated yet: unknown
+        seen = rated.get(user, np.empty(0, dtype=order.dtype))
+        head = order[: k + len(seen)]
+        return head[~np.isin(head, seen)][:k]
+
+    return rank
 
 
 def _ordered_ranker(order: np.ndarray, train: Ratings) -> Ranker:
@@ -94,6 +115,7 @@ def rankers(train: Ratings, fit: Callable[[Ratings], Any]) -> dict[str, Ranker]:
         "item_knn": ranking.model_ranker(fit(train)),
         "popularity": ranking.popularity_ranker(train),
         "recency_popularity": recency_popularity_ranker(train),
+        "recency_popularity_as_of_user": recency_popularity_as_of_user(train),
     }
 
 
