@@ -80,3 +80,29 @@ def test_recency_as_of_user_ignores_ratings_after_the_users_own_time() -> None:
     rank = user_holdout.recency_popularity_as_of_user(train, half_life_days=30)
     assert rank(1, 2).tolist() == [20]
     assert rank(4, 1).tolist() == [20] and user_holdout.recency_popularity_ranker(train, 30)(1, 1).tolist() == [30]
+
+
+def test_spline_scorecard_has_an_exact_additive_form_in_both_paths() -> None:
+    """The spline scorecard's reason codes are the model's own log-odds, as the binned one's are."""
+    from mlservice.explain.curve import SplineTerm
+    from mlservice.explain.linear import scorecard_form
+    from mlservice.explain.verify import probe_rows, verified
+    from mlservice.registry.card import ModelCard
+    from mlservice.training import classifier_card, risk, risk_compare, tabular
+    from tests.test_training import credit_frame
+
+    frame = credit_frame(n=300, seed=2)
+    rows, y = tabular.object_rows(frame, risk.NAMES), risk.target(frame)
+    pipeline = risk_compare.spline_pipeline(0, c=0.3).fit(rows, y)
+    card = ModelCard.from_dict({
+        "name": "risk", "version": "t", "kind": "binary_classifier", "use_case": "risk",
+        "artifact": {"sha256": "0" * 64}, "libraries": {}, "golden": [{"input": rows[0].tolist()}],
+        "features": classifier_card.describe_features(rows, risk.FEATURES),
+        "explanation": risk._explanation(pipeline, rows),
+    })
+    form = verified(scorecard_form(pipeline, card), pipeline, card)  # refuses a gap over 1e-9
+    assert sum(isinstance(t, SplineTerm) for t in form.terms) == len(risk.NAMES) - len(risk.CATEGORICAL)
+    probes = np.concatenate([rows, probe_rows(form, card, 300, seed=9)])
+    single = np.array([form.add_up(form.row_contributions(row)) for row in probes])
+    assert np.abs(single - pipeline.decision_function(probes)).max() < 1e-9
+    assert np.allclose(form.contributions(rows)[1].mean(axis=0), 0, atol=1e-9)  # centred on training rows

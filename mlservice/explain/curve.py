@@ -87,24 +87,20 @@ def _de_boor(t: list[float], c: list[float], p: int, x: float) -> float:
     return d[p]
 
 
-def spline_term(transformer: Any, score: Any, reference: float, name: str) -> SplineTerm:
-    """Read the term from a fitted per-feature encoder holding one QuantileTransformer
-    and one SplineTransformer; ``score`` runs the encoder, for the missing value and the coefficients."""
+def spline_term(parts: list[Any], weights: np.ndarray, score: Any, reference: float, name: str) -> SplineTerm:
+    """Read the term from a fitted per-feature encoder (``parts``: it and all it nests) holding one QuantileTransformer
+    and one SplineTransformer; ``weights`` are its columns' coefficients, ``score`` runs it (for missing)."""
     from mlservice.explain.additive import NotAdditive
-    from mlservice.explain.linear import _walk
-
-    found = list(_walk(transformer))
+    found = parts
     quantile = [e for e in found if hasattr(e, "quantiles_")]
     spline = [e for e in found if hasattr(e, "bsplines_")]
     if len(quantile) != 1 or len(spline) != 1 or quantile[0].output_distribution != "uniform":
         raise NotAdditive(f"{name}: expected one uniform QuantileTransformer and one SplineTransformer")
     quantile, spline = quantile[0], spline[0]
-    if spline.extrapolation != "constant" or spline.include_bias is False and False:
-        raise NotAdditive(f"{name}: only constant spline extrapolation is understood")
+    if spline.extrapolation != "constant" or not spline.include_bias:
+        raise NotAdditive(f"{name}: only a spline with constant extrapolation and its bias column is read")
     basis = spline.bsplines_[0]
-    weights = score.weights[: len(basis.c)]
-    if not spline.include_bias:
-        raise NotAdditive(f"{name}: a spline without its bias column is not read")
+    weights = weights[: len(basis.c)]  # the curve's columns come first, the missing flag after
     missing = float(score([None])[0] - reference)
     return SplineTerm(
         np.asarray(quantile.quantiles_[:, 0], dtype=np.float64), np.asarray(quantile.references_, dtype=np.float64),
