@@ -88,12 +88,12 @@ def test_spline_scorecard_has_an_exact_additive_form_in_both_paths() -> None:
     from mlservice.explain.linear import scorecard_form
     from mlservice.explain.verify import probe_rows, verified
     from mlservice.registry.card import ModelCard
-    from mlservice.training import classifier_card, risk, risk_compare, tabular
+    from mlservice.training import classifier_card, risk, tabular
     from tests.test_training import credit_frame
 
     frame = credit_frame(n=300, seed=2)
     rows, y = tabular.object_rows(frame, risk.NAMES), risk.target(frame)
-    pipeline = risk_compare.spline_pipeline(0, c=0.3).fit(rows, y)
+    pipeline = risk.build_pipeline(0, c=0.3).fit(rows, y)
     card = ModelCard.from_dict({
         "name": "risk", "version": "t", "kind": "binary_classifier", "use_case": "risk",
         "artifact": {"sha256": "0" * 64}, "libraries": {}, "golden": [{"input": rows[0].tolist()}],

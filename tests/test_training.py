@@ -165,7 +165,8 @@ def test_risk_log_odds_split_exactly_by_feature() -> None:
     with risk.merged_bins():
         model = risk.build_pipeline(0, c=1.0).fit(rows, y)
     scorecard, logistic = model.named_steps["scorecard"], model.named_steps["model"]
-    encoded = scorecard.transform(rows[:20]).toarray()
+    encoded = scorecard.transform(rows[:20])
+    encoded = encoded.toarray() if hasattr(encoded, "toarray") else encoded  # sparse when every column is one-hot
     slices = {k: v for k, v in scorecard.output_indices_.items() if k != "remainder"}
     assert list(slices) == risk.NAMES
     parts = sum(encoded[:, s] @ logistic.coef_[0, s] for s in slices.values())

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 RISK = {
     "estimator": (
-        "scorecard: one encoder per feature (numeric: median imputation, quantile bins, "
-        "missing flag; categorical: 'missing' category, one-hot) -> LogisticRegression"
+        "spline scorecard: one encoder per feature (numeric: median imputation, quantile "
+        "transform, cubic B-spline with 5 knots, missing flag; categorical: 'missing' "
+        "category, one-hot) -> LogisticRegression"
     ),
     "target": {
         "name": "Status",

@@ -68,6 +68,8 @@ def _classifier(card: dict[str, Any], figures: dict[str, Path]) -> list[str]:
     ]
     if "by_age_band" in metrics:
         parts.append(_bands(metrics["by_age_band"]))
+    if "comparison" in metrics:
+        parts.append(_fold_comparison(metrics["comparison"]))
     return parts + [_features(card["features"]), _explanation(card.get("explanation") or {})]
 
 
@@ -81,6 +83,23 @@ def _metric_table(metrics: dict[str, Any]) -> str:
         "Mean ± std over the stratified cross-validation folds; labels at probability "
         f"{metrics['threshold']}; prevalence {metrics['prevalence']:.3f}.\n\n" + "\n".join(rows)
     )
+
+
+def _fold_comparison(found: dict[str, Any]) -> str:
+    """Each model's fold mean ± std, and this model's paired differences (with folds won)."""
+    names = list(next(iter(found["metrics"].values())))
+    rows = ["| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    rows += [f"| {model} | " + " | ".join(f"{m[n]['mean']:.4f} ± {m[n]['std']:.4f}" for n in names) + " |"
+             for model, m in found["metrics"].items()]
+    rows += ["", "| this model minus (paired) | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    rows += [f"| {model} | " + " | ".join(f"{_interval(d[n], signed=True)}, better on "
+                                          f"{d[n]['units_better'] if n != 'brier_score' else d[n]['units'] - d[n]['units_better']}"
+                                          f"/{d[n]['units']}" for n in names) + " |"
+             for model, d in found["spline_minus"].items()]
+    return (f"## Against the previous scorecard and the prior\n\n{found['folds']} folds (5-fold CV with seeds "
+            f"{found['seeds'][0]} to {found['seeds'][-1]}), everything refitted inside each training fold; "
+            "differences with a 95% paired bootstrap interval over folds (folds of one seed share rows, so "
+            "it is optimistic). Lower Brier is better.\n\n" + "\n".join(rows))
 
 
 def _calibration(card: dict[str, Any], figure: str) -> str:
