@@ -30,8 +30,6 @@ class SplineTerm:
     missing: float
 
     def __call__(self, column: np.ndarray) -> np.ndarray:
-        from scipy.interpolate import BSpline
-
         x = to_float(column)
         finite = np.where(np.isnan(x), self.quantiles[0], x)
         q, r = self.quantiles, self.references
@@ -39,7 +37,7 @@ class SplineTerm:
         u[finite == q[-1]] = r[-1]
         u[finite == q[0]] = r[0]
         low, high = self.knots[self.degree], self.knots[-self.degree - 1]
-        curve = BSpline(self.knots, self.coef, self.degree, extrapolate=False)(np.clip(u, low, high))
+        curve = _de_boor_columns(self.knots, self.coef, self.degree, np.minimum(np.maximum(u, low), high))
         return np.where(np.isnan(x), self.missing, curve + self.offset)
 
     def scalar(self) -> Scalar:
@@ -83,6 +81,17 @@ def _de_boor(t: list[float], c: list[float], p: int, x: float) -> float:
     for level in range(1, p + 1):
         for j in range(p, level - 1, -1):
             alpha = (x - t[j + k - p]) / (t[j + 1 + k - level] - t[j + k - p])
+            d[j] = (1.0 - alpha) * d[j - 1] + alpha * d[j]
+    return d[p]
+
+
+def _de_boor_columns(t: np.ndarray, c: np.ndarray, p: int, x: np.ndarray) -> np.ndarray:
+    """``_de_boor`` for a column, operation for operation, so both paths agree to the bit."""
+    k = np.clip(np.searchsorted(t, x, side="right") - 1, p, len(t) - p - 2)
+    d = [c[k + j - p] for j in range(p + 1)]
+    for level in range(1, p + 1):
+        for j in range(p, level - 1, -1):
+            alpha = (x - t[k + j - p]) / (t[k + j + 1 - level] - t[k + j - p])
             d[j] = (1.0 - alpha) * d[j - 1] + alpha * d[j]
     return d[p]
 
