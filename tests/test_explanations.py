@@ -6,6 +6,7 @@ not against the additive form that serves them.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -72,7 +73,8 @@ def scorecard_parts(pipeline: Any, card: ModelCard, rows: np.ndarray) -> np.ndar
     """Per-feature contributions straight from the pipeline: encoded block x coefficients,
     minus the training mean of that block's part (the card's column means)."""
     encoder, coef = pipeline.named_steps["scorecard"], pipeline.named_steps["model"].coef_[0]
-    encoded = encoder.transform(rows).toarray()
+    encoded = encoder.transform(rows)
+    encoded = encoded.toarray() if hasattr(encoded, "toarray") else encoded  # sparse when all one-hot
     means = card.raw["explanation"]["column_means"]
     parts = [encoded[:, encoder.output_indices_[n]] @ coef[encoder.output_indices_[n]]
              - np.dot(means[n], coef[encoder.output_indices_[n]]) for n in card.feature_names]
@@ -225,7 +227,7 @@ def test_a_corrupted_term_is_refused_by_the_load_time_check(app):
     verified(form, pipeline, card)  # the served form passes
     j = card.feature_names.index("Income")
     term = form.terms[j]
-    bent = StepTerm(term.edges, term.values + np.eye(len(term.values))[2] * 1e-6, term.missing)
+    bent = dataclasses.replace(term, coef=term.coef + np.eye(len(term.coef))[2] * 1e-6)  # one spline coefficient
     broken = type(form)(form.features, form.terms[:j] + (bent,) + form.terms[j + 1:], form.base)
     with pytest.raises(NotAdditive, match="differs from the model"):
         verified(broken, pipeline, card)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mlservice.explain.additive import AdditiveForm, NotAdditive
+from mlservice.explain.curve import spline_term
 from mlservice.explain.terms import CategoryTerm, LinearTerm, StepTerm
 from mlservice.registry.card import Feature, ModelCard
 from mlservice.transforms import to_float
@@ -48,8 +49,12 @@ def scorecard_form(pipeline: Any, card: ModelCard) -> AdditiveForm:
             encoded = t.transform(np.array(values, dtype=object).reshape(-1, 1))
             return np.asarray(encoded.todense() if hasattr(encoded, "todense") else encoded) @ w
 
-        build = _category_term if feature.type == "categorical" else _step_term
-        terms.append(build(feature, transformer, score, reference))
+        if feature.type == "categorical":
+            terms.append(_category_term(feature, transformer, score, reference))
+        elif any(hasattr(e, "bsplines_") for e in _walk(transformer)):
+            terms.append(spline_term(list(_walk(transformer)), weights, score, reference, feature.name))
+        else:
+            terms.append(_step_term(feature, transformer, score, reference))
         references.append(reference)
     _only_named_entries(encoder, card)
     return AdditiveForm(tuple(card.feature_names), tuple(terms), intercept + float(np.sum(references)))

@@ -68,15 +68,7 @@ def temporal_split(data: Ratings, train_share: float) -> Split:
 
 def ranking_metrics(rank: Ranker, relevant: dict[int, np.ndarray], k: int = K) -> dict[str, float]:
     """Mean precision@k, recall@k and NDCG@k (binary relevance) over test users."""
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    scores = []
-    for user, wanted in relevant.items():
-        hits = np.isin(rank(user, k)[:k], wanted)
-        ideal = discounts[: min(len(wanted), k)].sum()
-        dcg = (discounts[: len(hits)] * hits).sum()
-        scores.append((hits.sum() / k, hits.sum() / len(wanted), dcg / ideal))
-    means = np.mean(scores, axis=0) if scores else np.zeros(3)
-    return dict(zip((f"precision_at_{k}", f"recall_at_{k}", f"ndcg_at_{k}"), map(float, means)))
+    return {name: float(v.mean()) if len(v) else 0.0 for name, v in per_user_metrics(rank, relevant, k).items()}
 
 
 def precision_curve(rank: Ranker, relevant: dict[int, np.ndarray], max_k: int) -> list[float]:
@@ -121,3 +113,16 @@ def pooled(results: Iterable[tuple[int, dict[str, float]]]) -> dict[str, float]:
 def worst_ratio(model: dict[str, float], baseline: dict[str, float]) -> float:
     """The smallest model/baseline ratio over the metrics: >1 beats it on all."""
     return min(model[name] / baseline[name] if baseline[name] else np.inf for name in model)
+
+
+def per_user_metrics(rank: Ranker, relevant: dict[int, np.ndarray], k: int = K) -> dict[str, np.ndarray]:
+    """precision@k, recall@k and NDCG@k of every test user (in ``relevant``'s order),
+    for bootstrap intervals over users."""
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    rows = []
+    for user, wanted in relevant.items():
+        hits = np.isin(rank(user, k)[:k], wanted)
+        ideal = discounts[: min(len(wanted), k)].sum()
+        rows.append((hits.sum() / k, hits.sum() / len(wanted), (discounts[: len(hits)] * hits).sum() / ideal))
+    table = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    return dict(zip((f"precision_at_{k}", f"recall_at_{k}", f"ndcg_at_{k}"), table.T))

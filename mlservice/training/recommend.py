@@ -9,7 +9,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from mlservice.training import common, ranking, recommend_card
+from mlservice.training import common, ranking, recommend_card, user_holdout
 from mlservice.training.ranking import Ratings
 
 NAME = "recommend"
@@ -118,8 +118,23 @@ def train(out_root: Path, version: str, seed: int, echo: common.Echo) -> Path:
     echo(f"  [3/5] test: {split.n_users} users rated on both sides of the {TEST_SHARE:.0%} cutoff")
     metrics = evaluate(split, params)
     echo("\n".join(common.metric_lines(metrics)))
+    metrics["per_user_holdout"] = compare_on_users(data, params, seed, echo)
     echo(f"  [4/5] fitting on all {len(data.users)} ratings")
     model = fit_model(data, frame, **params)
     echo("  [5/5] writing artifact and card")
     card = recommend_card.build(model, params, data, split, metrics, validation, seed)
     return common.save(out_root, NAME, version, model, card)
+
+
+def compare_on_users(data: Ratings, params: dict[str, Any], seed: int, echo: common.Echo) -> dict[str, Any]:
+    """item-kNN (``params``), popularity, recency-weighted popularity and EASE on every
+    user's latest ratings, with bootstrap intervals (``user_holdout``)."""
+    train, relevant = user_holdout.latest_out_split(data)
+    rankers = user_holdout.rankers(train, lambda ratings: fit_model(ratings, **params))
+    rankers["ease"] = user_holdout.ease_ranker(train)
+    found = user_holdout.compare(rankers, relevant, "item_knn", seed)
+    echo(f"        per-user holdout: {found['users']} users, NDCG@{ranking.K} (95% bootstrap interval)")
+    for name, scores in found["metrics"].items():
+        ndcg = scores[f"ndcg_at_{ranking.K}"]
+        echo(f"          {name:<20} {ndcg['mean']:.3f} [{ndcg['ci95'][0]:.3f}, {ndcg['ci95'][1]:.3f}]")
+    return found | {"protocol": user_holdout.PROTOCOL}

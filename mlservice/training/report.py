@@ -68,6 +68,8 @@ def _classifier(card: dict[str, Any], figures: dict[str, Path]) -> list[str]:
     ]
     if "by_age_band" in metrics:
         parts.append(_bands(metrics["by_age_band"]))
+    if "comparison" in metrics:
+        parts.append(_fold_comparison(metrics["comparison"]))
     return parts + [_features(card["features"]), _explanation(card.get("explanation") or {})]
 
 
@@ -81,6 +83,23 @@ def _metric_table(metrics: dict[str, Any]) -> str:
         "Mean ± std over the stratified cross-validation folds; labels at probability "
         f"{metrics['threshold']}; prevalence {metrics['prevalence']:.3f}.\n\n" + "\n".join(rows)
     )
+
+
+def _fold_comparison(found: dict[str, Any]) -> str:
+    """Each model's fold mean ± std, and this model's paired differences (with folds won)."""
+    names = list(next(iter(found["metrics"].values())))
+    rows = ["| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    rows += [f"| {model} | " + " | ".join(f"{m[n]['mean']:.4f} ± {m[n]['std']:.4f}" for n in names) + " |"
+             for model, m in found["metrics"].items()]
+    rows += ["", "| this model minus (paired) | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    rows += [f"| {model} | " + " | ".join(f"{_interval(d[n], signed=True)}, better on "
+                                          f"{d[n]['units_better'] if n != 'brier_score' else d[n]['units'] - d[n]['units_better']}"
+                                          f"/{d[n]['units']}" for n in names) + " |"
+             for model, d in found["spline_minus"].items()]
+    return (f"## Against the previous scorecard and the prior\n\n{found['folds']} folds (5-fold CV with seeds "
+            f"{found['seeds'][0]} to {found['seeds'][-1]}), everything refitted inside each training fold; "
+            "differences with a 95% paired bootstrap interval over folds (folds of one seed share rows, so "
+            "it is optimistic). Lower Brier is better.\n\n" + "\n".join(rows))
 
 
 def _calibration(card: dict[str, Any], figure: str) -> str:
@@ -138,6 +157,28 @@ def _below_baseline(curve: dict[str, list]) -> str:
     return f"The popularity baseline does better at k = {', '.join(map(str, worse))}."
 
 
+def _holdout(found: dict[str, Any] | None) -> list[str]:
+    """The per-user comparison: each metric with its interval, each difference with its paired one."""
+    if not found:
+        return []
+    names = list(next(iter(found["metrics"].values())))
+    rows = ["| recommender | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    rows += [f"| {model} | " + " | ".join(_interval(scores[n]) for n in names) + " |"
+             for model, scores in found["metrics"].items()]
+    key = next(k for k in found if k.startswith("difference_from_"))
+    rows += ["", f"| {key.replace('_', ' ')} (paired) | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    rows += [f"| {model} | " + " | ".join(_interval(diff[n], signed=True) for n in names) + " |"
+             for model, diff in found[key].items()]
+    return [f"## Comparison on {found['users']} users\n\n{found['protocol']}.\n\n" + "\n".join(rows)
+            + "\n\nA difference is shown by this test only where its interval excludes 0."]
+
+
+def _interval(entry: dict[str, Any], signed: bool = False) -> str:
+    low, high = entry["ci95"]
+    form = "+.4f" if signed else ".4f"
+    return f"{entry['mean']:{form}} [{low:{form}}, {high:{form}}]"
+
+
 def _recommender(card: dict[str, Any], figures: dict[str, Path]) -> list[str]:
     metrics = card["metrics"]
     rows = ["| metric | model | popularity |", "|---|---|---|"]
@@ -145,10 +186,12 @@ def _recommender(card: dict[str, Any], figures: dict[str, Path]) -> list[str]:
     val = metrics["validation"]
     catalog = card["catalog"]
     return [
-        f"## Metrics against the popularity baseline\n\n{metrics['test_users']} test users "
+        f"## Later-in-time test\n\n{metrics['test_users']} test users, too few to separate the "
+        "models (see the comparison on every user below) "
         f"({card['training']['split']}). Baseline: {metrics['baseline_kind']}.\n\n" + "\n".join(rows)
         + f"\n\nOn {val['user_cutoffs']} user-cutoffs inside the training period: "
         + ", ".join(f"{n} {v:.3f} vs {val['baseline'][n]:.3f}" for n, v in val["model"].items()) + ".",
+        *_holdout(metrics.get("per_user_holdout")),
         f"## precision@k\n\nk = 1 to {metrics['precision_curve']['k'][-1]} on the same test users. "
         f"{_below_baseline(metrics['precision_curve'])}\n\n![precision@k]({figures['precision'].name})",
         f"## Catalog\n\n{catalog['items']:,} movies, {catalog['users']:,} users, {catalog['ratings']:,} ratings; "
