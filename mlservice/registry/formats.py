@@ -22,6 +22,8 @@ SKOPS_TRUSTED = (
     "numpy.dtype",  # a dtype description
     "mlservice.recommend.model.ItemKNNRecommender",  # our class; its __setstate__ only checks its arrays
     "scipy.sparse._csr.csr_matrix",  # the recommender's similarity and ratings; checked by the class above
+    "scipy.interpolate._bsplines.BSpline",  # the spline scorecard's basis: knots and coefficients, set as data
+    "scipy._lib.array_api_compat.numpy._aliases.asarray",  # a function the BSpline refers to; loading does not call it
 )
 
 
