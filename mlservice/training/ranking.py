@@ -85,7 +85,11 @@ def popularity_ranker(train: Ratings) -> Ranker:
     lower id), minus the user's own. Built from the data, not from the model."""
     pairs = np.unique(np.column_stack([train.users, train.items]), axis=0)
     items, counts = np.unique(pairs[:, 1], return_counts=True)
-    order = items[np.lexsort((items, -counts))]
+    return ordered_ranker(items[np.lexsort((items, -counts))], train)
+
+
+def ordered_ranker(order: np.ndarray, train: Ratings) -> Ranker:
+    """Items in a fixed ``order``, minus what the user rated before the cutoff."""
     rated = train.rated_by_user()
 
     def rank(user: int, k: int) -> np.ndarray:

@@ -57,7 +57,7 @@ def recency_popularity_ranker(train: Ratings, half_life_days: float = HALF_LIFE_
     weights = np.exp2(-age_days / half_life_days)
     items, inverse = np.unique(train.items, return_inverse=True)
     score = np.bincount(inverse, weights=weights)
-    return _ordered_ranker(items[np.lexsort((items, -score))], train)
+    return ranking.ordered_ranker(items[np.lexsort((items, -score))], train)
 
 
 def recency_popularity_as_of_user(train: Ratings, half_life_days: float = HALF_LIFE_DAYS) -> Ranker:
@@ -73,17 +73,6 @@ def recency_popularity_as_of_user(train: Ratings, half_life_days: float = HALF_L
         weights = np.exp2((train.times[before] - now) / 86_400.0 / half_life_days)
         score = np.bincount(inverse[before], weights=weights, minlength=len(items))
         order = items[np.lexsort((items, -score))][: np.count_nonzero(score)]  # unrated yet: unknown
-        seen = rated.get(user, np.empty(0, dtype=order.dtype))
-        head = order[: k + len(seen)]
-        return head[~np.isin(head, seen)][:k]
-
-    return rank
-
-
-def _ordered_ranker(order: np.ndarray, train: Ratings) -> Ranker:
-    rated = train.rated_by_user()
-
-    def rank(user: int, k: int) -> np.ndarray:
         seen = rated.get(user, np.empty(0, dtype=order.dtype))
         head = order[: k + len(seen)]
         return head[~np.isin(head, seen)][:k]
