@@ -69,7 +69,8 @@ limit_request_fields = 2400
 limit_request_field_size = 4096
 # X-Forwarded-* (and the SCRIPT_NAME/forwarded headers gunicorn acts on) only from nginx's
 # address: the same list as the app's PROXY_ADDRESSES (a JSON list in MLSERVICE_PROXY_ADDRESSES).
-forwarded_allow_ips = ",".join(json.loads(os.environ.get("MLSERVICE_PROXY_ADDRESSES", '["127.0.0.1", "::1"]')))
+_PROXIES = os.environ.get("MLSERVICE_PROXY_ADDRESSES", "127.0.0.1,::1")
+forwarded_allow_ips = ",".join(json.loads(_PROXIES)) if _PROXIES.lstrip().startswith("[") else _PROXIES
 
 # -- Time limits -------------------------------------------------------------------
 timeout = 30  # a worker silent this long is killed and replaced (hung native code)

@@ -166,3 +166,9 @@ def test_forwarded_for_is_believed_only_from_the_proxy(peer, logged, caplog):
     app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": peer})
     lines = [r for r in caplog.records if r.name == "mlservice.access"]
     assert lines[-1].fields["remote_addr"] == logged
+
+
+def test_proxy_addresses_read_as_a_list_or_a_comma_separated_value():
+    from mlservice.observability.proxy import addresses
+
+    assert addresses(["10.0.0.5", "::1"]) == addresses("10.0.0.5, ::1") == {"10.0.0.5", "::1"}
