@@ -1,7 +1,7 @@
 """Where a prediction request's time goes, in process: each part of the path, timed alone.
 
 Validation and dumping are timed twice: through ``StrictSchema``'s compiled pass
-and through marshmallow alone (``schemas.COMPILED = False``); JSON through the
+and through marshmallow alone (``reference_only``); JSON through the
 app's orjson provider and through the standard library as Flask would.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import orjson
 from flask import Flask
 
 from bench.inprocess import per_call
-from mlservice import schemas
+from mlservice.schemas import base
 from mlservice.diagnose import schemas as diagnose_schemas
 from mlservice.diagnose import service as diagnose_service
 from mlservice.registry import fastpath
@@ -68,5 +68,5 @@ def _us(fn: Callable[[], Any]) -> float:
 
 
 def _marshmallow(fn: Callable[[], Any]) -> float:
-    with schemas.marshmallow_only():
+    with base.reference_only():
         return _us(fn)

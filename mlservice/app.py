@@ -11,7 +11,7 @@ from mlservice.auth.openapi import ScopesPlugin
 from mlservice.blueprint import ServiceApi
 from mlservice.config import load_config
 from mlservice.registry.extension import ModelRegistry
-from mlservice.schemas import SchemaExtrasPlugin
+from mlservice.schemas.openapi import SchemaExtrasPlugin
 
 #: The one registration list: adding a use case means adding its package here.
 USE_CASES = (risk.USE_CASE, diagnose.USE_CASE, recommend.USE_CASE)

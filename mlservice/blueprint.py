@@ -10,7 +10,7 @@ from flask_smorest import Api, Blueprint
 from mlservice import swagger_ui
 from mlservice.errors import register_error_handlers
 from mlservice.parsing import StrictJSONParser
-from mlservice.schemas import ErrorSchema
+from mlservice.schemas.responses import ErrorSchema
 
 
 class ServiceApi(Api):

@@ -1,7 +1,7 @@
-"""Compiled validation and dumping (``mlservice.fastschema``) answer exactly as marshmallow does.
+"""Compiled validation and dumping (``mlservice.schemas.compiled``) answer exactly as marshmallow does.
 
 Every comparison runs the same schema instance twice: through ``StrictSchema``'s
-compiled pass, and with ``schemas.COMPILED`` off (marshmallow alone). Results
+compiled pass, and with ``reference_only`` (marshmallow alone). Results
 are compared by ``repr``, so types (``73`` vs ``73.0``) and key order count too;
 errors by their messages.
 """
@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from marshmallow import fields, validate
 
-from mlservice import fastschema, schemas
+from mlservice.schemas import base, compiled
+from mlservice.schemas import fields as strict
 from mlservice.blueprint import ServiceBlueprint
 from mlservice.diagnose.schemas import (DiagnoseBatchResultSchema, DiagnoseResultSchema, EXAMPLE_PATIENT,
                                         PatientBatchSchema, PatientSchema)
@@ -38,7 +39,7 @@ RESULT_SCHEMAS = [RiskResultSchema(), RiskBatchResultSchema(), DiagnoseResultSch
 def both(run: Callable[[], Any]) -> tuple[tuple[str, str], tuple[str, str]]:
     """``run()`` through the compiled pass, then through marshmallow alone: (outcome, outcome)."""
     compiled = _outcome(run)
-    with schemas.marshmallow_only():
+    with base.reference_only():
         return compiled, _outcome(run)
 
 
@@ -62,7 +63,7 @@ def plausible(field: fields.Field) -> st.SearchStrategy:
         return st.one_of(st.from_regex(r"[A-Za-z0-9_.:-]{1,64}", fullmatch=True), st.text(max_size=70))
     low, high = (ranges[0].min, ranges[0].max) if ranges else (-1e6, 1e6)
     numbers = st.integers(int(low) - 2, int(high) + 2)
-    if isinstance(field, schemas.StrictFloat):
+    if isinstance(field, strict.StrictFloat):
         numbers = st.one_of(numbers, st.floats(low - 1, high + 1), st.sampled_from([float("nan"), float("inf")]))
     return numbers
 
@@ -106,7 +107,7 @@ def test_single_rows_load_exactly_as_marshmallow_loads_them(use_case, data):
 
 @pytest.mark.parametrize("use_case", ["risk", "diagnose"])
 def test_a_full_valid_batch_takes_the_compiled_pass_and_matches(use_case, monkeypatch):
-    body = {"rows": [dict(EXAMPLES[use_case]) for _ in range(schemas.MAX_BATCH_ROWS)]}
+    body = {"rows": [dict(EXAMPLES[use_case]) for _ in range(base.MAX_BATCH_ROWS)]}
     compiled, reference = both(lambda: BATCH_SCHEMAS[use_case].load(copy.deepcopy(body)))
     assert compiled == reference and compiled[0] == "ok"
     monkeypatch.setattr(ma.Schema, "load", lambda *a, **k: pytest.fail("marshmallow ran on a valid batch"))
@@ -123,7 +124,7 @@ def test_a_full_valid_batch_takes_the_compiled_pass_and_matches(use_case, monkey
     lambda rows: rows.__setitem__(2, None),  # a row that is not an object
 ], ids=["too-many", "empty", "range", "type", "missing", "unknown", "null-row"])
 def test_invalid_batches_get_marshmallows_own_messages(mutate):
-    body = {"rows": [dict(EXAMPLE_PATIENT) for _ in range(schemas.MAX_BATCH_ROWS)]}
+    body = {"rows": [dict(EXAMPLE_PATIENT) for _ in range(base.MAX_BATCH_ROWS)]}
     mutate(body["rows"])
     compiled, reference = both(lambda: BATCH_SCHEMAS["diagnose"].load(body))
     assert compiled == reference and compiled[0] == "invalid"
@@ -174,42 +175,42 @@ def test_results_dump_exactly_as_marshmallow_dumps_them(schema, data):
 def test_every_prediction_schema_is_compiled():
     """If a schema change stops compiling, requests stay correct but slow: say so here."""
     for schema in [*ROW_SCHEMAS.values(), *BATCH_SCHEMAS.values(), QUERY]:
-        assert fastschema.loader(schema) is not None, type(schema).__name__
+        assert compiled.loader(schema) is not None, type(schema).__name__
     for schema in RESULT_SCHEMAS:
-        assert fastschema.dumper(schema) is not None, type(schema).__name__
+        assert compiled.dumper(schema) is not None, type(schema).__name__
 
 
 def test_schemas_with_load_hooks_are_left_to_marshmallow():
-    class Hooked(schemas.StrictSchema):
-        a = schemas.StrictInteger(required=True)
+    class Hooked(base.StrictSchema):
+        a = strict.StrictInteger(required=True)
 
         @ma.post_load
         def _double(self, data: dict, **kwargs: Any) -> dict:
             return {"a": data["a"] * 2}
 
-    assert fastschema.loader(Hooked()) is None
+    assert compiled.loader(Hooked()) is None
     assert Hooked().load({"a": 2}) == {"a": 4}
 
 
-def test_marshmallow_only_restores_what_was_set_before():
-    with schemas.marshmallow_only():
-        assert schemas.COMPILED is False
-        with schemas.marshmallow_only():
+def test_reference_only_restores_what_was_set_before():
+    with base.reference_only():
+        assert base.COMPILED_PASSES.get() is False
+        with base.reference_only():
             pass
-        assert schemas.COMPILED is False  # an inner block does not switch the pass back on
-    assert schemas.COMPILED is True
+        assert base.COMPILED_PASSES.get() is False  # an inner block does not switch the pass back on
+    assert base.COMPILED_PASSES.get() is True
 
 
 def test_a_schema_check_runs_on_the_compiled_result_and_its_errors_are_marshmallows():
-    class Checked(schemas.StrictSchema):
-        a = schemas.StrictInteger(required=True)
+    class Checked(base.StrictSchema):
+        a = strict.StrictInteger(required=True)
 
         @ma.validates_schema
         def _check(self, data: dict, **kwargs: Any) -> None:
             if data["a"] == 2:
                 raise ma.ValidationError("not two")
 
-    assert fastschema.loader(Checked()) is not None
+    assert compiled.loader(Checked()) is not None
     assert Checked().load({"a": 3}) == {"a": 3}
     with pytest.raises(ma.ValidationError) as raised:
         Checked().load({"a": 2})

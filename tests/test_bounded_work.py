@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from mlservice.errors import MAX_FIELD_ERRORS
-from mlservice.schemas import MAX_UNKNOWN_FIELDS
+from mlservice.schemas.fields import MAX_UNKNOWN_FIELDS
 
 LIMIT = 1024 * 1024 - 64
 MAX_ANSWER = 64 * 1024

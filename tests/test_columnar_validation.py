@@ -1,6 +1,6 @@
 """Columnar bodies are judged exactly as marshmallow judges the documented schema, and as rows are.
 
-The reference is plain marshmallow (``schemas.COMPILED`` off) loading the declared
+The reference is plain marshmallow (``reference_only``) loading the declared
 schema, value by value, plus the one rule JSON Schema cannot state (all columns
 of one length). Over HTTP: the same messages as ``/batch`` for the same rows,
 re-keyed by column, never a submitted value, never a 500.
@@ -17,11 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from marshmallow import fields, validate
 
-from mlservice import schemas
-from mlservice.columnar import load as columnar_load
-from mlservice.columnar.checks import Unsupported, check_for
-from mlservice.columnar.columns import Columns
-from mlservice.columnar.load import MAX_ERROR_ROWS, MAX_ROWS
+from mlservice.schemas import base
+from mlservice.schemas import fields as strict
+from mlservice.schemas import column_load as columnar_load
+from mlservice.schemas.column_checks import Unsupported, check_for
+from mlservice.column_batch import ColumnBatch
+from mlservice.schemas.column_load import MAX_ERROR_ROWS, MAX_ROWS
 from mlservice.diagnose.schemas import EXAMPLE_COLUMNS, EXAMPLE_PATIENT, PatientColumnsSchema
 from mlservice.risk.schemas import EXAMPLE_APPLICANT, ApplicantColumnsSchema
 from tests.strategies import JUNK, SETTINGS, misshapen
@@ -34,7 +35,7 @@ CANARY = "Jane Doe 1970-01-01"
 def reference(schema: ma.Schema, body: Any) -> tuple[str, Any]:
     """Plain marshmallow on the declared fields, then the equal-length rule."""
     try:
-        with schemas.marshmallow_only():
+        with base.reference_only():
             loaded = ma.Schema.load(schema, body)
     except ma.ValidationError as exc:
         return "invalid", exc.messages
@@ -53,7 +54,7 @@ def ours(schema: ma.Schema, body: Any) -> tuple[str, Any]:
     return "ok", columns
 
 
-def same_values(columns: Columns, loaded: dict[str, list[Any]], schema: ma.Schema) -> None:
+def same_values(columns: ColumnBatch, loaded: dict[str, list[Any]], schema: ma.Schema) -> None:
     """Our columns hold what marshmallow loaded (numbers as float64, None as NaN; absent = all missing)."""
     for name, column in columns.data.items():
         want = loaded.get(name, [None] * columns.n)
@@ -75,7 +76,7 @@ def valid(field: fields.Field) -> st.SearchStrategy:
     else:
         bounds = inner.validators[0]
         values = st.integers(int(bounds.min), int(bounds.max))
-        if isinstance(inner, schemas.StrictFloat):
+        if isinstance(inner, strict.StrictFloat):
             values = st.one_of(values, st.floats(bounds.min, bounds.max))
     return st.one_of(values, st.none()) if inner.allow_none else values
 
@@ -240,11 +241,11 @@ def test_everything_null_everywhere(client):
 
 
 @pytest.mark.parametrize("field", [
-    schemas.StrictInteger(), schemas.StrictInteger(validate=validate.Range(min=0)), fields.Integer(validate=validate.Range(0, 1)),
-    schemas.StrictFloat(validate=validate.Range(0, 2**60 + 1)), fields.String(), fields.String(validate=validate.Length(1, 3)),
-    schemas.StrictFloat(validate=validate.OneOf([1.0])), fields.String(validate=validate.OneOf(["a"]), data_key="b"),
-    schemas.StrictFloat(validate=validate.Range(0, 1), post_load=lambda v: v * 2),
-    schemas.StrictFloat(validate=validate.Range(0, 9), load_default=5.0),
+    strict.StrictInteger(), strict.StrictInteger(validate=validate.Range(min=0)), fields.Integer(validate=validate.Range(0, 1)),
+    strict.StrictFloat(validate=validate.Range(0, 2**60 + 1)), fields.String(), fields.String(validate=validate.Length(1, 3)),
+    strict.StrictFloat(validate=validate.OneOf([1.0])), fields.String(validate=validate.OneOf(["a"]), data_key="b"),
+    strict.StrictFloat(validate=validate.Range(0, 1), post_load=lambda v: v * 2),
+    strict.StrictFloat(validate=validate.Range(0, 9), load_default=5.0),
 ])
 def test_fields_the_checks_cannot_reproduce_are_refused_up_front(field):
     with pytest.raises(Unsupported):
@@ -279,9 +280,9 @@ def test_json_error_keys_are_row_numbers(client):
 
 # -- dumping columns -----------------------------------------------------------------------
 
-COLUMNS_OUT = schemas.StrictSchema.from_dict({
-    "p": schemas.Column(fields.Float(allow_none=True)), "q": schemas.Column(fields.Float()),
-    "s": schemas.Column(fields.String(allow_none=True)), "b": schemas.Column(fields.Boolean()),
+COLUMNS_OUT = base.StrictSchema.from_dict({
+    "p": strict.Column(fields.Float(allow_none=True)), "q": strict.Column(fields.Float()),
+    "s": strict.Column(fields.String(allow_none=True)), "b": strict.Column(fields.Boolean()),
 }, name="ColumnsOutSchema")()
 FLOATS = st.lists(st.one_of(st.floats(), st.integers(-5, 5)), max_size=5)
 DUMPABLE = st.one_of(
@@ -304,7 +305,7 @@ def dumped(obj: dict[str, Any]) -> tuple[str, str]:
 @given(obj=st.dictionaries(st.sampled_from(["p", "q", "s", "b"]), DUMPABLE))
 def test_columns_dump_the_same_compiled_or_not(obj):
     compiled = dumped(obj)
-    with schemas.marshmallow_only():
+    with base.reference_only():
         assert dumped(obj) == compiled
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from mlservice.schemas import StrictSchema
+from mlservice.schemas.base import StrictSchema
 
 
 class FailureSchema(StrictSchema):

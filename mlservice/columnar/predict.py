@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.columnar.columns import Columns
+from mlservice.column_batch import ColumnBatch
 from mlservice.explain import ood
 from mlservice.registry import fastpath
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.shadow import serve
 
 
-def serve_columns(name: str, columns: Columns, run: Callable[[LoadedModel, Columns], dict[str, Any]],
+def serve_columns(name: str, columns: ColumnBatch, run: Callable[[LoadedModel, ColumnBatch], dict[str, Any]],
                   same: Callable[[dict[str, Any], dict[str, Any]], bool]) -> tuple[dict[str, Any], LoadedModel]:
     """``registry.shadow.serve`` for a batch routed as a whole; warnings counted, rows noted for logs and metrics."""
     served, model = serve(name, None, lambda m: run(m, columns), same, rows=len(columns))
@@ -28,7 +28,7 @@ def serve_columns(name: str, columns: Columns, run: Callable[[LoadedModel, Colum
     return served, model
 
 
-def explain(model: LoadedModel, columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+def explain(model: LoadedModel, columns: ColumnBatch) -> tuple[np.ndarray, np.ndarray]:
     """(P(class 1) per row, n x p contributions in ``model.columns`` order), as ``fastpath.explained`` gives them."""
     if model.fast_path is not None:  # loaded columns hold only floats (NaN: missing) and known strings
         return model.fast_path.columns([columns[name] for name in model.columns])

@@ -6,7 +6,7 @@ from typing import Any
 from flask.views import MethodView
 
 from mlservice.blueprint import PREDICTION_ERRORS, ServiceBlueprint
-from mlservice.columnar.columns import Columns
+from mlservice.column_batch import ColumnBatch
 from mlservice.diagnose import service
 from mlservice.diagnose.schemas import (
     EXAMPLE_COLUMNS,
@@ -47,6 +47,6 @@ class DiagnoseColumns(MethodView):
     @blp.arguments(PatientColumnsSchema, example=EXAMPLE_COLUMNS)
     @blp.response(200, DiagnoseColumnsResultSchema)
     @blp.errors(*PREDICTION_ERRORS)
-    def post(self, columns: Columns) -> dict[str, Any]:
+    def post(self, columns: ColumnBatch) -> dict[str, Any]:
         """Estimate up to 10,000 patients sent as one list per field; answers come as one list per output."""
         return service.diagnose_columns(columns)

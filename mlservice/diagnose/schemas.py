@@ -8,18 +8,10 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from mlservice.columnar.schemas import column_warnings, columns_of, contributions_of, example_columns
-from mlservice.schemas import (
-    SUBJECT_KEY,
-    Column,
-    ModelRefSchema,
-    StrictFloat,
-    StrictInteger,
-    StrictSchema,
-    batch_of,
-    feature,
-    ood_warnings,
-)
+from mlservice.schemas.columns import column_warnings, columns_of, contributions_of, example_columns
+from mlservice.schemas.base import batch_of, StrictSchema
+from mlservice.schemas.fields import Column, feature, StrictFloat, StrictInteger, SUBJECT_KEY
+from mlservice.schemas.responses import ModelRefSchema, ood_warnings
 
 DISCLAIMER = (
     "Decision support only: an estimate from a statistical model trained on one population, "

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.columnar.columns import Columns
+from mlservice.column_batch import ColumnBatch
 from mlservice.columnar.predict import explain, serve_columns
 from mlservice.diagnose.schemas import DISCLAIMER, MAX_FACTORS
 from mlservice.explain import ood
@@ -36,7 +36,7 @@ def diagnose_batch(patients: list[dict[str, Any]]) -> dict[str, Any]:
     return {"results": results, "disclaimer": DISCLAIMER, "model": model.ref}
 
 
-def diagnose_columns(columns: Columns) -> dict[str, Any]:
+def diagnose_columns(columns: ColumnBatch) -> dict[str, Any]:
     """Every patient by the version routed for a batch; one list per output."""
     result, model = serve_columns(NAME, columns, _diagnose_columns, _same_column_labels)
     return {**result, "disclaimer": DISCLAIMER, "model": model.ref}
@@ -90,7 +90,7 @@ def _same_labels(served: list[dict[str, Any]], shadow: list[dict[str, Any]]) -> 
     return [r["label"] for r in served] == [r["label"] for r in shadow]
 
 
-def _diagnose_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
+def _diagnose_columns(model: LoadedModel, columns: ColumnBatch) -> dict[str, Any]:
     """``_diagnose`` on columns: the same numbers, labels, abstentions and warnings, with every contribution."""
     probabilities, parts = explain(model, columns)
     ranges, limit = model.extras["ranges"], model.settings["ood_limit"]

@@ -18,16 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from prometheus_client import Counter
 
+from mlservice.issues import ABOVE, BELOW, MISSING, UNSEEN
 from mlservice.registry.card import Feature, ModelCard
 
 if TYPE_CHECKING:
-    from mlservice.columnar.columns import Columns
+    from mlservice.column_batch import ColumnBatch
 
-BELOW, ABOVE, UNSEEN, MISSING = "below_training_range", "above_training_range", "unseen_category", "unseen_missing"
-#: A recommendation query's liked items: not in the catalog (skipped), or rated by too few users.
-UNKNOWN_ITEM, RARE_ITEM = "unknown_item", "rarely_rated_item"
-#: Every issue a warning can name (the response schemas' enum).
-ISSUE_CODES = (BELOW, ABOVE, UNSEEN, MISSING, UNKNOWN_ITEM, RARE_ITEM)
 #: Issue codes in a column of small integers (0: none), for the columnar checks.
 CODES = {BELOW: 1, ABOVE: 2, MISSING: 3, UNSEEN: 4}
 ISSUES = {code: issue for issue, code in CODES.items()}
@@ -96,7 +92,7 @@ class RangeCheck:
                     far[i].append(name)
         return far
 
-    def column_issues(self, columns: Columns) -> list[dict[str, Any]]:
+    def column_issues(self, columns: ColumnBatch) -> list[dict[str, Any]]:
         """``issues`` of rows sent as columns (float64 arrays with NaN = missing, or lists), flattened:
         ``{"index", "field", "issue"}`` by row, then field, in one vectorised pass per kind of field."""
         codes = np.zeros((len(columns), len(self.fields)), dtype=np.int8)
@@ -118,7 +114,7 @@ class RangeCheck:
         return [{"index": i, "field": self.fields[j], "issue": ISSUES[c]}
                 for i, j, c in zip(rows.tolist(), where.tolist(), codes[rows, where].tolist())]
 
-    def column_beyond(self, columns: Columns, limit: float) -> tuple[list[str], np.ndarray]:
+    def column_beyond(self, columns: ColumnBatch, limit: float) -> tuple[list[str], np.ndarray]:
         """``beyond`` on columns: (fields, rows x fields mask) of numbers more than ``limit`` SDs outside their range."""
         _check_limit(limit)
         if not self.spans:

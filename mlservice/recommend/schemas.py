@@ -5,7 +5,9 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from mlservice.schemas import BoundedList, ModelRefSchema, StrictInteger, StrictSchema, category, ood_warnings
+from mlservice.schemas.base import StrictSchema
+from mlservice.schemas.fields import BoundedList, category, StrictInteger
+from mlservice.schemas.responses import ModelRefSchema, ood_warnings
 
 MAX_K = 100
 MAX_LIKED = 100

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from mlservice import issues
 from mlservice.explain import ood
 from mlservice.recommend.reasons import reason
 from mlservice.recommend.votes import Description
@@ -63,9 +64,9 @@ def _liked_warnings(model: LoadedModel, liked: list[int]) -> list[dict[str, Any]
     flags = []
     for index, (item, count) in enumerate(zip(liked, raters)):
         if item in unknown:
-            flags.append({"field": "liked_items", "index": index, "issue": ood.UNKNOWN_ITEM})
+            flags.append({"field": "liked_items", "index": index, "issue": issues.UNKNOWN_ITEM})
         elif count < model.settings["rare_item_raters"]:
-            flags.append({"field": "liked_items", "index": index, "issue": ood.RARE_ITEM})
+            flags.append({"field": "liked_items", "index": index, "issue": issues.RARE_ITEM})
     return flags
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from flask.views import MethodView
 
 from mlservice.blueprint import PREDICTION_ERRORS, ServiceBlueprint
-from mlservice.columnar.columns import Columns
+from mlservice.column_batch import ColumnBatch
 from mlservice.risk import service
 from mlservice.risk.schemas import (
     EXAMPLE_APPLICANT,
@@ -47,6 +47,6 @@ class RiskColumns(MethodView):
     @blp.arguments(ApplicantColumnsSchema, example=EXAMPLE_COLUMNS)
     @blp.response(200, RiskColumnsResultSchema)
     @blp.errors(*PREDICTION_ERRORS)
-    def post(self, columns: Columns) -> dict[str, Any]:
+    def post(self, columns: ColumnBatch) -> dict[str, Any]:
         """Assess up to 10,000 applicants sent as one list per field; answers come as one list per output."""
         return service.assess_columns(columns)

@@ -8,20 +8,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate, validates_schema, ValidationError
 
-from mlservice.columnar.schemas import column_warnings, columns_of, contributions_of, example_columns
+from mlservice.schemas.columns import column_warnings, columns_of, contributions_of, example_columns
 from mlservice.risk.reasons import MAX_REASONS
-from mlservice.schemas import (
-    SUBJECT_KEY,
-    Column,
-    ModelRefSchema,
-    StrictFloat,
-    StrictInteger,
-    StrictSchema,
-    batch_of,
-    category,
-    feature,
-    ood_warnings,
-)
+from mlservice.schemas.base import batch_of, StrictSchema
+from mlservice.schemas.fields import category, Column, feature, StrictFloat, StrictInteger, SUBJECT_KEY
+from mlservice.schemas.responses import ModelRefSchema, ood_warnings
 
 HOME = ["ignore", "other", "owner", "parents", "priv", "rent"]
 MARITAL = ["divorced", "married", "separated", "single", "widow"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.columnar.columns import Columns
+from mlservice.column_batch import ColumnBatch
 from mlservice.columnar.predict import explain, serve_columns
 from mlservice.explain import ood
 from mlservice.registry.fastpath import explained
@@ -35,7 +35,7 @@ def assess_batch(applicants: list[dict[str, Any]]) -> dict[str, Any]:
     return {"results": results, "model": model.ref}
 
 
-def assess_columns(columns: Columns) -> dict[str, Any]:
+def assess_columns(columns: ColumnBatch) -> dict[str, Any]:
     """Every applicant by the version routed for a batch; one list per output."""
     result, model = serve_columns(NAME, columns, _assess_columns, _same_column_decisions)
     return {**result, "model": model.ref}
@@ -63,7 +63,7 @@ def _same_decisions(served: list[dict[str, Any]], shadow: list[dict[str, Any]]) 
     return [r["decision"] for r in served] == [r["decision"] for r in shadow]
 
 
-def _assess_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
+def _assess_columns(model: LoadedModel, columns: ColumnBatch) -> dict[str, Any]:
     """``_assess`` on columns: the same probabilities, decisions, reasons and warnings, with every contribution."""
     probabilities, parts = explain(model, columns)
     decision = [decide(p, model.settings) for p in probabilities.tolist()]
@@ -77,7 +77,7 @@ def _assess_columns(model: LoadedModel, columns: Columns) -> dict[str, Any]:
 
 
 def _column_reasons(
-    model: LoadedModel, columns: Columns, parts: np.ndarray, flagged: list[int]
+    model: LoadedModel, columns: ColumnBatch, parts: np.ndarray, flagged: list[int]
 ) -> list[list[dict[str, Any]]]:
     """``reasons.principal`` for the rows reviewed or declined; [] for the others."""
     out: list[list[dict[str, Any]]] = [[] for _ in range(len(columns))]

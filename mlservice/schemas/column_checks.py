@@ -3,7 +3,7 @@
 A check only ever decides that a column is valid. When it cannot (a wrong type,
 a value out of range, not a category, anything it does not expect), it names the
 positions it could not pass and marshmallow's own field decides each of them
-(``mlservice.columnar.load``): every message is marshmallow's, and a value
+(``mlservice.schemas.column_load``): every message is marshmallow's, and a value
 marshmallow accepts is kept. Fields it cannot reproduce exactly raise
 :class:`Unsupported` when the schema is built, not when a request comes.
 """
@@ -18,8 +18,8 @@ import marshmallow as ma
 import numpy as np
 from marshmallow import fields, validate
 
-from mlservice import fastschema
-from mlservice.schemas import StrictFloat, StrictInteger
+from mlservice.schemas import compiled
+from mlservice.schemas.fields import StrictFloat, StrictInteger
 
 NONE = type(None)
 #: Values are compared as float64: exact for bounds inside +-2**53 (integers beyond round monotonically).
@@ -111,13 +111,13 @@ class CategoryCheck:
 def check_for(field: fields.Field) -> Check:
     """The check of a plain row-schema field, or :class:`Unsupported`.
 
-    "Plain" is the compiled row pass's own test (``fastschema.plain_field``: no
+    "Plain" is the compiled row pass's own test (``compiled.plain_field``: no
     ``data_key``/``attribute``, no field hooks), and a missing value must load as
     ``None``, which a column holds as NaN or ``None``.
     """
     try:
-        fastschema.plain_field(field.name or "field", field)
-    except fastschema.Unsupported as exc:
+        compiled.plain_field(field.name or "field", field)
+    except compiled.Unsupported as exc:
         raise Unsupported(str(exc)) from None
     if field.load_default not in (ma.missing, None):
         raise Unsupported(f"{field.name}: a load_default other than None")

@@ -5,7 +5,7 @@ very field (same type, bounds, categories, nullability), required when the field
 is. Subject keys (``patient_id``, ...) route one subject to one canary version;
 a batch is routed as a whole, so they have no column. The declared fields are
 what the OpenAPI document shows and what marshmallow would enforce; loading goes
-through :class:`mlservice.columnar.load.ColumnLoader`, which answers the same.
+through :class:`mlservice.schemas.column_load.ColumnLoader`, which answers the same.
 """
 from __future__ import annotations
 
@@ -14,17 +14,19 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from mlservice.columnar.columns import Columns
-from mlservice.columnar.load import MAX_ROWS, TOP, ColumnLoader
-from mlservice.schemas import Column, OodWarningSchema, StrictSchema
+from mlservice.column_batch import ColumnBatch
+from mlservice.schemas.column_load import MAX_ROWS, TOP, ColumnLoader
+from mlservice.schemas.base import StrictSchema
+from mlservice.schemas.fields import Column
+from mlservice.schemas.responses import OodWarningSchema
 
 
 class ColumnsSchema(StrictSchema):
-    """Base of ``{"columns": {...}}`` bodies: loads into :class:`Columns` without a call per value."""
+    """Base of ``{"columns": {...}}`` bodies: loads into :class:`ColumnBatch` without a call per value."""
 
     LOADER: ColumnLoader
 
-    def load(self, data: Any, *, many: bool | None = None, partial: Any = None, unknown: str | None = None) -> Columns:
+    def load(self, data: Any, *, many: bool | None = None, partial: Any = None, unknown: str | None = None) -> ColumnBatch:
         if many or partial or self.many or self.partial:
             raise TypeError("a columnar body is one mapping, loaded whole")
         return self.LOADER.load(data)

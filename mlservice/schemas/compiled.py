@@ -8,11 +8,11 @@ instance, whose checks are inline statements: a row costs a few dict lookups,
 type checks and comparisons.
 
 The contract: a compiled loader either returns exactly what ``schema.load``
-would return, or raises; it never decides that input is invalid. Any problem
+would return, or raises :class:`Reject`; it never decides that input is invalid. Any problem
 (a wrong type, a value out of range, an unknown or missing key, anything
 unexpected) makes the caller run marshmallow itself, so every error message is
 marshmallow's own. A compiled dumper likewise returns ``schema.dump``'s result
-or raises. A schema's ``validates_schema`` checks run on the compiled result, and
+or raises :class:`Reject` (or what marshmallow would raise). A schema's ``validates_schema`` checks run on the compiled result, and
 any failure of theirs also hands the input to marshmallow. Other hooks
 (``pre_load``, ``post_load``, ...), other field types or validators,
 ``data_key``/``attribute``, or callable defaults are not compiled (``None``):
@@ -28,7 +28,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from marshmallow.decorators import VALIDATES_SCHEMA
 
-from mlservice import schemas  # its strict fields are read at compile time, after both imports
+from mlservice.schemas.fields import BoundedList, Column, StrictFloat, StrictInteger
 
 MISSING = ma.missing
 
@@ -55,7 +55,8 @@ class _Compiler:
     """Collects generated functions and the constants they use, then ``exec``s them together."""
 
     def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {"Reject": Reject, "MISSING": MISSING, "isfinite": math.isfinite}
+        self.namespace: dict[str, Any] = {"Reject": Reject, "MISSING": MISSING, "isfinite": math.isfinite,
+                                          "ValidationError": ma.ValidationError}
         self.source: list[str] = []
 
     def build(self, compile_object: Callable[["_Compiler", ma.Schema], str], schema: ma.Schema) -> Callable | None:
@@ -107,7 +108,9 @@ def _schema_checks(c: _Compiler, schema: ma.Schema) -> list[str]:
         if many or options.get("pass_original"):
             raise Unsupported(f"{attr}: a collection or original-data schema check")
         check = c.const(getattr(schema, attr))
-        lines.append(f"{check}(out, partial={c.const(schema.partial)}, many=False, unknown={c.const(schema.unknown)})")
+        lines += ["try:",
+                  f"    {check}(out, partial={c.const(schema.partial)}, many=False, unknown={c.const(schema.unknown)})",
+                  "except ValidationError:", "    raise Reject"]
     return lines
 
 
@@ -119,19 +122,19 @@ def _load_value(c: _Compiler, field: fields.Field) -> list[str]:
 
 def _convert(c: _Compiler, field: fields.Field) -> list[str]:
     kind = type(field)
-    if kind is schemas.StrictInteger:
+    if kind is StrictInteger:
         return ["if type(v) is not int: raise Reject"]
-    if kind is schemas.StrictFloat and field.allow_nan is False:
+    if kind is StrictFloat and field.allow_nan is False:
         return ["if type(v) is int: v = float(v)", "elif type(v) is not float: raise Reject",
                 "if not isfinite(v): raise Reject"]
     if kind is fields.String:
         return ["if type(v) is not str: raise Reject"]
     if kind is fields.Nested and not field.many and not field.schema.many:
         return [f"v = {_load_object(c, field.schema)}(v)"]
-    if kind in (fields.List, schemas.BoundedList):
+    if kind in (fields.List, BoundedList):
         plain_field("list item", field.inner)
         item = c.define("item", [*_load_value(c, field.inner), "return v"])
-        lengths = [v for v in field.validators if type(v) is validate.Length] if kind is schemas.BoundedList else []
+        lengths = [v for v in field.validators if type(v) is validate.Length] if kind is BoundedList else []
         return ["if type(v) is not list: raise Reject", *_validators(c, lengths), f"v = [{item}(x) for x in v]"]
     raise Unsupported(f"field type {kind.__name__}")
 
@@ -183,9 +186,9 @@ def _dump_object(c: _Compiler, schema: ma.Schema) -> str:
 def _dump_value(c: _Compiler, field: fields.Field) -> list[str]:
     """Field._serialize on ``v`` (None stays None for every supported type)."""
     kind, lines = type(field), None
-    if kind in (fields.Float, schemas.StrictFloat) and not field.as_string:
+    if kind in (fields.Float, StrictFloat) and not field.as_string:
         lines = ["if type(v) is int: v = float(v)", "elif type(v) is not float: raise Reject"]
-    elif kind in (fields.Integer, schemas.StrictInteger) and not field.as_string:
+    elif kind in (fields.Integer, StrictInteger) and not field.as_string:
         lines = ["if type(v) is not int: raise Reject"]
     elif kind is fields.String:
         lines = ["if type(v) is not str: raise Reject"]
@@ -197,7 +200,7 @@ def _dump_value(c: _Compiler, field: fields.Field) -> list[str]:
         plain_field("list item", field.inner)
         item = c.define("item", [*_dump_value(c, field.inner), "return v"])
         lines = ["if type(v) is not list: raise Reject", f"v = [{item}(x) for x in v]"]
-    elif kind is schemas.Column:  # its own one-pass dump is what marshmallow calls too
+    elif kind is Column:  # its own one-pass dump is what marshmallow calls too
         lines = [f"v = {c.const(field._serialize)}(v, None, None)"]
     if lines is None:
         raise Unsupported(f"field type {kind.__name__}")

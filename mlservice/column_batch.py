@@ -9,7 +9,7 @@ import numpy as np
 
 
 @dataclass(frozen=True, eq=False)
-class Columns:
+class ColumnBatch:
     """A validated columnar batch: per field, a float64 array (numbers, NaN = missing) or a list."""
 
     n: int

@@ -21,8 +21,8 @@ import marshmallow as ma
 import numpy as np
 from marshmallow import fields, utils, validate
 
-from mlservice.columnar.checks import Check, NumberCheck, check_for
-from mlservice.columnar.columns import Columns
+from mlservice.schemas.column_checks import Check, NumberCheck, check_for
+from mlservice.column_batch import ColumnBatch
 
 MAX_ROWS = 10_000
 MAX_ERROR_ROWS = 1_000
@@ -30,7 +30,7 @@ TOP = "columns"
 
 
 class ColumnLoader:
-    """``load(body) -> Columns`` for a declared ``{"columns": {name: List(field)}}`` schema."""
+    """``load(body) -> ColumnBatch`` for a declared ``{"columns": {name: List(field)}}`` schema."""
 
     def __init__(self, declared: ma.Schema) -> None:
         self.declared = declared
@@ -40,7 +40,7 @@ class ColumnLoader:
         self.integers = frozenset(
             name for name, check in self.checks.items() if isinstance(check, NumberCheck) and float not in check.types)
 
-    def load(self, body: Any) -> Columns:
+    def load(self, body: Any) -> ColumnBatch:
         """The columns of ``body``; else a ``ValidationError`` holding marshmallow's messages."""
         errors: dict[str, Any] = {}
         given = self._given(body, errors)
@@ -53,7 +53,7 @@ class ColumnLoader:
             errors[TOP] = problems
         if errors:
             raise ma.ValidationError(errors)
-        return Columns(n, {name: loaded.get(name, self._missing(name, n)) for name in self.checks}, self.integers)
+        return ColumnBatch(n, {name: loaded.get(name, self._missing(name, n)) for name in self.checks}, self.integers)
 
     def _given(self, body: Any, errors: dict[str, Any]) -> Any:
         """The ``columns`` mapping, or None after noting why there is none."""
