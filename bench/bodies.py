@@ -17,7 +17,7 @@ RECOMMEND_USERS, RECOMMEND_SEED = 256, 7
 
 def records(model: LoadedModel) -> list[dict[str, Any]]:
     """The card's golden rows as API requests (an omitted optional field is a missing value)."""
-    return [{field: value for field, value in zip(model.columns, g["input"]) if value is not None}
+    return [{field: value for field, value in zip(model.input_fields, g["input"]) if value is not None}
             for g in model.card.golden]
 
 
@@ -35,7 +35,7 @@ def columns_body(model: LoadedModel, folder: Path, size: int = 1000) -> Path:
     """The same 1,000 rows as the row batch, one list per field (null: a missing value)."""
     rows = records(model)
     batch = (rows * (size // len(rows) + 1))[:size]
-    columns = {field: [row.get(field) for row in batch] for field in model.columns}
+    columns = {field: [row.get(field) for row in batch] for field in model.input_fields}
     return _write(folder / f"{model.spec.name}-columns-{size}.json", {"columns": columns})
 
 
@@ -53,7 +53,7 @@ def recommend_body(model: LoadedModel, folder: Path, users: int = RECOMMEND_USER
 
 def tutorial_spec(models: dict[str, LoadedModel], folder: Path) -> Path:
     """What the tutorial-style app needs: each artifact and its fields in column order."""
-    spec = {name: {"artifact": str(m.spec.artifact), "fields": list(m.columns)} for name, m in models.items()}
+    spec = {name: {"artifact": str(m.spec.artifact), "fields": list(m.input_fields)} for name, m in models.items()}
     path = folder / "tutorial.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
     return path

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from mlservice.recommend.service import explained_ranking
-from mlservice.registry import fastpath
-from mlservice.registry.kinds import positive_probability
+from mlservice.scoring.classifier import positive_probability
 from mlservice.registry.model import LoadedModel
 
 BATCH = 1000
@@ -52,11 +51,11 @@ def classifier(model: LoadedModel) -> dict[str, float]:
     return {
         "sklearn_one_us": per_call(lambda: positive_probability(pipeline, one)) * 1e6,
         "numpy_one_us": per_call(lambda: 1.0 / (1.0 + np.exp(-(x_one @ coef + intercept)))) * 1e6,
-        "served_one_us": per_call(lambda: fastpath.explained(model, one)) * 1e6,
+        "served_one_us": per_call(lambda: model.runtime.scorer.score_rows(one)) * 1e6,
         "sklearn_rows_per_s": BATCH / per_call(lambda: positive_probability(pipeline, batch)),
         "numpy_rows_per_s": BATCH / per_call(lambda: 1.0 / (1.0 + np.exp(-(x_batch @ coef + intercept)))),
-        "served_rows_per_s": BATCH / per_call(lambda: fastpath.explained(model, batch)),
-        "fast_path": float(model.fast_path is not None),
+        "served_rows_per_s": BATCH / per_call(lambda: model.runtime.scorer.score_rows(batch)),
+        "fast_path": float(model.runtime.scorer.form_serves),
     }
 
 

@@ -18,18 +18,17 @@ from bench.inprocess import per_call
 from mlservice.schemas import base
 from mlservice.diagnose import schemas as diagnose_schemas
 from mlservice.diagnose import service as diagnose_service
-from mlservice.registry import fastpath
-from mlservice.registry.kinds import to_rows
+from mlservice.classifier_service import to_rows
 from mlservice.risk import schemas as risk_schemas
 from mlservice.risk import service as risk_service
 
 #: use case -> (row schema, batch schema, result schema, batch result schema, service call for many rows)
 PATHS: dict[str, tuple[Any, ...]] = {
     "risk": (risk_schemas.ApplicantSchema(), risk_schemas.ApplicantBatchSchema(), risk_schemas.RiskResultSchema(),
-             risk_schemas.RiskBatchResultSchema(), risk_service.assess_batch, risk_service.assess_one),
+             risk_schemas.RiskBatchResultSchema(), risk_service.assessments.batch, risk_service.assessments.one),
     "diagnose": (diagnose_schemas.PatientSchema(), diagnose_schemas.PatientBatchSchema(),
                  diagnose_schemas.DiagnoseResultSchema(), diagnose_schemas.DiagnoseBatchResultSchema(),
-                 diagnose_service.diagnose_batch, diagnose_service.diagnose_one),
+                 diagnose_service.diagnoses.batch, diagnose_service.diagnoses.one),
 }
 
 
@@ -48,13 +47,13 @@ def parts(app: Flask, models: dict[str, Any], bodies: dict[str, dict[int, Path]]
 
 def _one_path(app: Flask, model: Any, body: Any, load: Any, dump: Any, serve: Callable[[Any], Any]) -> dict[str, float]:
     valid = load.load(body)
-    rows = to_rows(valid.get("rows", [valid]), model.columns)
+    rows = to_rows(valid.get("rows", [valid]), model.input_fields)
     answer = serve(valid)
     dumped = dump.dump(answer)
     return {
         "validate (compiled)": _us(lambda: load.load(body)),
         "validate (marshmallow)": _marshmallow(lambda: load.load(body)),
-        "probability and contributions (served path)": _us(lambda: fastpath.explained(model, rows)),
+        "probability and contributions (served path)": _us(lambda: model.runtime.scorer.score_rows(rows)),
         "service call (probability, explanations, warnings)": _us(lambda: serve(valid)),
         "dump (compiled)": _us(lambda: dump.dump(answer)),
         "dump (marshmallow)": _marshmallow(lambda: dump.dump(answer)),

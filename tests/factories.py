@@ -19,7 +19,7 @@ from deploy.processes import ROOT
 from mlservice.registry.artifact import folder_digest
 from mlservice.registry.card import write_card
 from mlservice.registry.compat import library_versions
-from mlservice.registry.kinds import positive_probability
+from mlservice.scoring.classifier import positive_probability
 from mlservice.registry.spec import ModelSpec, read_models_config
 
 PIMA = ["npreg", "glu", "bp", "skin", "bmi", "ped", "age"]

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from mlservice.diagnose.schemas import PatientSchema
-from mlservice.explain.terms import StepTerm
+from mlservice.scoring.terms import StepTerm
 from mlservice.registry.extension import EXTENSION
 from mlservice.risk.schemas import ApplicantSchema
 
@@ -34,7 +34,7 @@ def as_columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, 
 
 
 def golden_rows(model: Any) -> list[dict[str, Any]]:
-    return [{n: v for n, v in zip(model.columns, g["input"]) if v is not None} for g in model.card.golden]
+    return [{n: v for n, v in zip(model.input_fields, g["input"]) if v is not None} for g in model.card.golden]
 
 
 def seeded_rows(model: Any, n: int, seed: int) -> list[dict[str, Any]]:
@@ -42,7 +42,7 @@ def seeded_rows(model: Any, n: int, seed: int) -> list[dict[str, Any]]:
     rng = np.random.default_rng(seed)
     fields = SCHEMAS[model.spec.name]().fields
     rows: list[dict[str, Any]] = [{} for _ in range(n)]
-    for name, feature, term in zip(model.columns, model.card.features, model.extras["explainer"].terms):
+    for name, feature, term in zip(model.input_fields, model.card.features, model.runtime.scorer.form.terms):
         field = fields[name]
         values = _categories(field, rng, n) if feature.type == "categorical" else _numbers(field, feature, term, rng, n)
         for row, value, roll in zip(rows, values, rng.random(n)):
@@ -85,7 +85,7 @@ def row_answers(client: Any, name: str, rows: list[dict[str, Any]]) -> list[dict
 
 
 def column_answer(client: Any, name: str, rows: list[dict[str, Any]], model: Any) -> dict[str, Any]:
-    response = client.post(f"/{name}/columns", json=as_columns(rows, model.columns))
+    response = client.post(f"/{name}/columns", json=as_columns(rows, model.input_fields))
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -140,9 +140,9 @@ def test_diagnose_columns_answer_as_the_row_endpoint(app, client):
     model = served(app, "diagnose")
     rows = golden_rows(model) + seeded_rows(model, 2500, seed=11)
     said = column_answer(client, "diagnose", rows, model)
-    assert_same_diagnoses(row_answers(client, "diagnose", rows), said, model.columns)
+    assert_same_diagnoses(row_answers(client, "diagnose", rows), said, model.input_fields)
     assert 0 < sum(said["abstained"]) < len(rows) and said["warnings"]  # the rows did reach those branches
-    assert set(said["contributions"]) == set(model.columns)
+    assert set(said["contributions"]) == set(model.input_fields)
 
 
 def test_risk_columns_answer_as_the_row_endpoint(app, client):
@@ -151,7 +151,7 @@ def test_risk_columns_answer_as_the_row_endpoint(app, client):
     said = column_answer(client, "risk", rows, model)
     assert_same_assessments(row_answers(client, "risk", rows), said)
     assert {"approve", "review", "decline"} <= set(said["decision"]) and said["warnings"]
-    assert any(None in said["contributions"][n] for n in model.columns) is False
+    assert any(None in said["contributions"][n] for n in model.input_fields) is False
 
 
 @pytest.mark.parametrize("name", ["diagnose", "risk"])
@@ -159,10 +159,10 @@ def test_contributions_add_up_to_the_probability(app, client, name):
     model = served(app, name)
     rows = seeded_rows(model, 300, seed=13)
     said = column_answer(client, name, rows, model)
-    form = model.extras["explainer"]
+    form = model.runtime.scorer.form
     p = said["probability" if name == "diagnose" else "probability_of_default"]
     for i in range(len(rows)):
-        parts = [said["contributions"][n][i] for n in model.columns]
+        parts = [said["contributions"][n][i] for n in model.input_fields]
         if p[i] is not None:
             assert 1 / (1 + math.exp(-form.add_up(parts))) == pytest.approx(p[i], abs=1e-12)
 
@@ -174,7 +174,7 @@ def test_one_row_answers_as_the_single_row_endpoint(app, client, name):
         one = client.post(f"/{name}", json=row).get_json()
         said = column_answer(client, name, [row], model)
         if name == "diagnose":
-            assert_same_diagnoses([one], said, model.columns)
+            assert_same_diagnoses([one], said, model.input_fields)
         else:
             assert_same_assessments([one], said)
         assert said["model"] == one["model"]
@@ -186,7 +186,8 @@ def test_without_a_fast_path_the_pipeline_answers_for_columns_too(app, client, n
     rows = golden_rows(model) + seeded_rows(model, 200, seed=15)
     fast = column_answer(client, name, rows, model)
     registry = app.extensions[EXTENSION]
-    pathless = replace(registry.deployments[name], default=replace(model, fast_path=None))
+    scorer = replace(model.runtime.scorer, form_serves=False)
+    pathless = replace(registry.deployments[name], default=replace(model, runtime=replace(model.runtime, scorer=scorer)))
     monkeypatch.setattr(registry, "deployments", {**registry.deployments, name: pathless})
     calls = []
     predict_proba = type(model.estimator).predict_proba
@@ -198,7 +199,7 @@ def test_without_a_fast_path_the_pipeline_answers_for_columns_too(app, client, n
     assert [r[key] for r in batch] == slow[key]
     assert np.allclose(np.array(slow[key], dtype=float), np.array(fast[key], dtype=float), rtol=0, atol=1e-9, equal_nan=True)
     if name == "diagnose":
-        assert_same_diagnoses(batch, slow, model.columns)
+        assert_same_diagnoses(batch, slow, model.input_fields)
     else:
         assert_same_assessments(batch, slow)
 
@@ -206,7 +207,7 @@ def test_without_a_fast_path_the_pipeline_answers_for_columns_too(app, client, n
 def test_an_optional_column_may_be_left_out_or_hold_nulls(app, client):
     model = served(app, "risk")
     rows = seeded_rows(model, 50, seed=16)
-    body = as_columns(rows, model.columns)
+    body = as_columns(rows, model.input_fields)
     body["columns"].pop("income")
     left_out = client.post("/risk/columns", json=body).get_json()
     nulls = client.post("/risk/columns", json={"columns": {**body["columns"], "income": [None] * 50}}).get_json()
@@ -227,10 +228,10 @@ def test_metrics_count_every_row_and_every_warning(app, client):
     rows = seeded_rows(model, 40, seed=17)
     labels = {"model": "diagnose", "version": model.spec.version}
     before = sample("mlservice_predictions_total", labels)
-    flags_before = {n: sample("mlservice_ood_warnings_total", {"model": "diagnose", "field": n}) for n in model.columns}
+    flags_before = {n: sample("mlservice_ood_warnings_total", {"model": "diagnose", "field": n}) for n in model.input_fields}
     said = column_answer(client, "diagnose", rows, model)
     assert sample("mlservice_predictions_total", labels) - before == 40
-    for n in model.columns:
+    for n in model.input_fields:
         counted = sample("mlservice_ood_warnings_total", {"model": "diagnose", "field": n}) - flags_before[n]
         assert counted == sum(w["field"] == n for w in said["warnings"])
 

@@ -112,12 +112,12 @@ def test_model_not_loaded_is_503(client):
 
 
 def test_a_bug_is_a_generic_500(make_app, tiny_entry, monkeypatch, caplog):
-    from mlservice.diagnose import service
+    from mlservice.classifier_service import ClassifierService
 
     def broken(*args: Any) -> None:
         raise RuntimeError(f"secret internals {CANARY}")
 
-    monkeypatch.setattr(service, "diagnose", broken)
+    monkeypatch.setattr(ClassifierService, "rows", broken)
     response = make_app({"diagnose": tiny_entry}).test_client().post("/diagnose", json=PATIENT)
     body = assert_error(response, 500)
     assert body["message"] == "Internal server error."

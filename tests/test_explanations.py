@@ -17,10 +17,11 @@ import pytest
 
 from deploy.processes import ROOT
 from mlservice.diagnose.schemas import PatientSchema
-from mlservice.explain.additive import NotAdditive
-from mlservice.explain.linear import scorecard_form
-from mlservice.explain.terms import StepTerm
-from mlservice.explain.verify import probe_rows, verified
+from mlservice.scoring.additive import NotAdditive
+from mlservice.scoring.linear import scorecard_form
+from mlservice.scoring.terms import StepTerm
+from mlservice.scoring.classifier import verified_scorer
+from mlservice.scoring.verify import probe_rows
 from mlservice.registry.card import ModelCard, read_card
 from mlservice.registry.extension import EXTENSION
 from mlservice.risk.reasons import principal
@@ -96,7 +97,7 @@ def credit() -> tuple[np.ndarray, np.ndarray]:
 
 def test_risk_contributions_add_up_to_the_models_log_odds(app, credit):
     card, pipeline = committed("risk")
-    form = served(app, "risk").extras["explainer"]
+    form = served(app, "risk").runtime.scorer.form
     golden = np.array([g["input"] for g in card.golden], dtype=object)  # held out of the final fit
     sample = credit[0][np.random.default_rng(0).choice(len(credit[0]), 500, replace=False)]
     for rows in (golden, sample, random_valid(ApplicantSchema, card, 500, seed=1)):
@@ -118,7 +119,7 @@ def test_risk_explanations_are_exact_on_rows_the_model_never_saw(credit):
         "features": classifier_card.describe_features(rows[train], risk.FEATURES),
         "explanation": risk._explanation(pipeline, rows[train]),
     })
-    form = verified(scorecard_form(pipeline, card), pipeline, card)
+    form = verified_scorer(scorecard_form(pipeline, card), pipeline, card).form
     base, parts = form.contributions(rows[held_out])
     assert np.allclose(base + parts.sum(axis=1), pipeline.decision_function(rows[held_out]), rtol=0, atol=1e-9)
     assert np.allclose(parts, scorecard_parts(pipeline, card, rows[held_out]), rtol=0, atol=1e-9)
@@ -148,7 +149,7 @@ def test_every_review_or_decline_in_500_applicants_has_reasons(client, credit):
 
 def test_moving_the_top_reason_the_adverse_way_does_not_lower_the_risk(app, client, credit):
     card = read_card(SPECS["risk"].artifact_dir)
-    form = served(app, "risk").extras["explainer"]
+    form = served(app, "risk").runtime.scorer.form
     names = fields_of(ApplicantSchema, card)
     rows = credit[0][np.random.default_rng(3).choice(len(credit[0]), 200, replace=False)]
     before = client.post("/risk/batch", json={"rows": to_api(ApplicantSchema, card, rows)}).get_json()["results"]
@@ -223,21 +224,21 @@ def test_reasons_are_the_largest_raises_first_ties_in_field_order():
 
 def test_a_corrupted_term_is_refused_by_the_load_time_check(app):
     card, pipeline = committed("risk")
-    form = served(app, "risk").extras["explainer"]
-    verified(form, pipeline, card)  # the served form passes
+    form = served(app, "risk").runtime.scorer.form
+    verified_scorer(form, pipeline, card)  # the served form passes
     j = card.feature_names.index("Income")
     term = form.terms[j]
     bent = dataclasses.replace(term, coef=term.coef + np.eye(len(term.coef))[2] * 1e-6)  # one spline coefficient
     broken = type(form)(form.features, form.terms[:j] + (bent,) + form.terms[j + 1:], form.base)
     with pytest.raises(NotAdditive, match="differs from the model"):
-        verified(broken, pipeline, card)
+        verified_scorer(broken, pipeline, card)
 
 
 @pytest.mark.parametrize("name", ["risk", "diagnose"])
 def test_one_row_contributions_are_the_batch_ones_to_the_bit(app, name):
     """The plain-Python terms that serve single rows do the NumPy terms' float64 arithmetic."""
     card, _ = committed(name)
-    form = served(app, name).extras["explainer"]
+    form = served(app, name).runtime.scorer.form
     rows = probe_rows(form, card, 300, seed=7).tolist()  # every category, unseen and missing values, bin edges
     assert [form.row_contributions(row) for row in rows] == form.contributions(rows)[1].tolist()
 
@@ -249,7 +250,7 @@ def test_diagnose_factors_are_the_models_own(app, client):
     card, pipeline = committed("diagnose")
     frame = diagnose.load_data()
     rows = tabular.object_rows(frame, diagnose.NAMES)
-    form = served(app, "diagnose").extras["explainer"]
+    form = served(app, "diagnose").runtime.scorer.form
     scaler, model = pipeline.named_steps["scale"], pipeline.named_steps["model"]
     for sample in (rows, random_valid(PatientSchema, card, 300, seed=2)):
         base, parts = form.contributions(sample)

@@ -84,9 +84,10 @@ def test_recency_as_of_user_ignores_ratings_after_the_users_own_time() -> None:
 
 def test_spline_scorecard_has_an_exact_additive_form_in_both_paths() -> None:
     """The spline scorecard's reason codes are the model's own log-odds, as the binned one's are."""
-    from mlservice.explain.curve import SplineTerm
-    from mlservice.explain.linear import scorecard_form
-    from mlservice.explain.verify import probe_rows, verified
+    from mlservice.scoring.curve import SplineTerm
+    from mlservice.scoring.linear import scorecard_form
+    from mlservice.scoring.classifier import verified_scorer
+    from mlservice.scoring.verify import probe_rows
     from mlservice.registry.card import ModelCard
     from mlservice.training import classifier_card, risk, tabular
     from tests.test_training import credit_frame
@@ -100,7 +101,7 @@ def test_spline_scorecard_has_an_exact_additive_form_in_both_paths() -> None:
         "features": classifier_card.describe_features(rows, risk.FEATURES),
         "explanation": risk._explanation(pipeline, rows),
     })
-    form = verified(scorecard_form(pipeline, card), pipeline, card)  # refuses a gap over 1e-9
+    form = verified_scorer(scorecard_form(pipeline, card), pipeline, card).form  # refuses a gap over 1e-9
     assert sum(isinstance(t, SplineTerm) for t in form.terms) == len(risk.NAMES) - len(risk.CATEGORICAL)
     probes = np.concatenate([rows, probe_rows(form, card, 300, seed=9)])
     single = np.array([form.add_up(form.row_contributions(row)) for row in probes])

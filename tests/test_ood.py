@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
-from mlservice.explain import ood
-from mlservice.explain.ood import RangeCheck
+from mlservice import issues
+from mlservice.scoring.ranges import RangeCheck
 from mlservice.registry.card import ModelCard, read_card
 
 from tests.factories import committed_entry, committed_specs, copy_of
@@ -177,7 +177,7 @@ def test_warnings_are_documented_in_the_response_schemas(client):
         assert "warnings" in spec[schema]["properties"], schema
     diagnosis = spec["Diagnosis"]["properties"]
     assert "cannot_assess" in diagnosis["label"]["enum"] and diagnosis["abstained"]["type"] == "boolean"
-    assert set(spec["OodWarning"]["properties"]["issue"]["enum"]) >= {ood.BELOW, ood.ABOVE, ood.UNSEEN, ood.MISSING}
+    assert set(spec["OodWarning"]["properties"]["issue"]["enum"]) >= {issues.BELOW, issues.ABOVE, issues.UNSEEN, issues.MISSING}
 
 
 def test_unchanged_copies_of_the_artifacts_still_warn(tmp_path, make_app):

@@ -60,7 +60,7 @@ class ShuffledAtEachK:
 
 def test_a_model_whose_top_k_is_not_a_prefix_gets_no_table(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="mlservice.recommend.precomputed"):
-        assert precomputed.prepared(ShuffledAtEachK(random_model()), DEPTH, 10_000, "recommend") is None
+        assert precomputed.checked_table(ShuffledAtEachK(random_model()), DEPTH, 10_000, "recommend") is None
     assert "refused name=recommend" in caplog.text
 
 
@@ -73,15 +73,15 @@ class FailsForOneUser(ShuffledAtEachK):
 
 def test_a_table_that_cannot_be_built_means_ranking_every_request(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="mlservice.recommend.precomputed"):
-        assert precomputed.prepared(FailsForOneUser(random_model()), DEPTH, 10_000, "recommend") is None
+        assert precomputed.checked_table(FailsForOneUser(random_model()), DEPTH, 10_000, "recommend") is None
     assert "failed name=recommend reason=MemoryError" in caplog.text
 
 
 def test_too_many_users_means_no_table_and_zero_means_never() -> None:
     model = random_model()
-    assert precomputed.prepared(model, DEPTH, len(model.user_ids_) - 1, "recommend") is None
-    assert precomputed.prepared(model, DEPTH, 0, "recommend") is None
-    assert precomputed.prepared(model, DEPTH, len(model.user_ids_), "recommend") is not None
+    assert precomputed.checked_table(model, DEPTH, len(model.user_ids_) - 1, "recommend") is None
+    assert precomputed.checked_table(model, DEPTH, 0, "recommend") is None
+    assert precomputed.checked_table(model, DEPTH, len(model.user_ids_), "recommend") is not None
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def ranked_per_request(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 
 def test_the_committed_model_has_a_table_and_the_other_app_none(app: Flask, ranked_per_request: Flask) -> None:
     def rankings(a: Flask) -> Any:
-        return a.extensions["model_registry"].deployments["recommend"].default.extras["rankings"]
+        return a.extensions["model_registry"].deployments["recommend"].default.runtime.rankings
 
     table = rankings(app)
     assert table is not None and len(table.user_ids) > 600
@@ -121,8 +121,8 @@ def test_http_answers_equal_an_app_that_ranks_every_request(app: Flask, ranked_p
 
 def test_only_known_users_without_filters_skip_the_ranking(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
-    ranking: Callable[..., Any] = service.explained_ranking
-    monkeypatch.setattr(service, "explained_ranking", lambda e, q: calls.append(q) or ranking(e, q))
+    ranking: Callable[..., Any] = service.ranking_with_reasons
+    monkeypatch.setattr(service, "ranking_with_reasons", lambda e, q: calls.append(q) or ranking(e, q))
     client, user = app.test_client(), rankings_users(app)[0]
     for query in ({"user_id": user}, {"user_id": user, "k": 100}):
         assert client.post("/recommend", json=query).get_json()["strategy"] == "collaborative"
@@ -136,4 +136,4 @@ def test_only_known_users_without_filters_skip_the_ranking(app: Flask, monkeypat
 
 
 def rankings_users(app: Flask) -> list[int]:
-    return app.extensions["model_registry"].deployments["recommend"].default.extras["rankings"].user_ids.tolist()
+    return app.extensions["model_registry"].deployments["recommend"].default.runtime.rankings.user_ids.tolist()

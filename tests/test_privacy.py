@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mlservice.registry import kinds
+from mlservice.scoring.classifier import ClassifierScorer
 from tests.factories import APPLICANTS, PATIENTS
 
 CANARY_NUMBER = 137.0123456789
@@ -55,11 +55,10 @@ def test_no_value_in_logs_on_success_and_client_errors(client, logs, capfd):
 
 
 def test_no_value_in_logs_when_the_model_fails(client, logs, monkeypatch, capfd):
-    def failing(estimator: Any, rows: list[list[Any]]) -> Any:
+    def failing(scorer: Any, rows: list[list[Any]]) -> Any:
         raise ValueError(f"cannot score row {rows[0]}")
 
-    monkeypatch.setattr(kinds, "positive_probability", failing)
-    monkeypatch.setattr("mlservice.diagnose.service.explained", failing)  # what the service scores with
+    monkeypatch.setattr(ClassifierScorer, "score_rows", failing)  # what the service scores with
     response = client.post("/diagnose", json={**PATIENTS[0], "glucose": CANARY_NUMBER})
     assert response.status_code == 500
     out, err = capfd.readouterr()

@@ -425,12 +425,12 @@ def test_risk_card_has_age_bands_covering_every_row(trained: dict[str, Path]) ->
 @pytest.mark.parametrize("trainer", [risk, diagnose])
 def test_trained_classifier_has_an_exact_additive_form(trained: dict[str, Path], trainer: Any) -> None:
     """What the service builds at load, from what training wrote."""
-    from mlservice.explain.linear import scorecard_form, standardized_form
-    from mlservice.explain.verify import verified
+    from mlservice.scoring.linear import scorecard_form, standardized_form
+    from mlservice.scoring.classifier import verified_scorer
 
     card, model = loaded(trained[trainer.NAME])
     build = scorecard_form if trainer is risk else standardized_form
-    form = verified(build(model, card), model, card)
+    form = verified_scorer(build(model, card), model, card).form
     frame = credit_frame() if trainer is risk else pima_frame()
     rows = tabular.object_rows(frame, trainer.NAMES)
     base, parts = form.contributions(rows)

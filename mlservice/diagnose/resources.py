@@ -29,7 +29,7 @@ class Diagnose(MethodView):
     @blp.errors(*PREDICTION_ERRORS)
     def post(self, patient: dict[str, Any]) -> dict[str, Any]:
         """Estimate one patient's probability of type 2 diabetes."""
-        return service.diagnose_one(patient)
+        return service.diagnoses.one(patient)
 
 
 @blp.route("/batch")
@@ -39,7 +39,7 @@ class DiagnoseBatch(MethodView):
     @blp.errors(*PREDICTION_ERRORS)
     def post(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Estimate up to 1,000 patients; results keep the input order."""
-        return service.diagnose_batch(batch["rows"])
+        return service.diagnoses.batch(batch["rows"])
 
 
 @blp.route("/columns")
@@ -49,4 +49,4 @@ class DiagnoseColumns(MethodView):
     @blp.errors(*PREDICTION_ERRORS)
     def post(self, columns: ColumnBatch) -> dict[str, Any]:
         """Estimate up to 10,000 patients sent as one list per field; answers come as one list per output."""
-        return service.diagnose_columns(columns)
+        return service.diagnoses.columns(columns)

@@ -7,45 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from mlservice.classifier_service import Classifier, ClassifierService
 from mlservice.column_batch import ColumnBatch
-from mlservice.columnar.predict import explain, serve_columns
 from mlservice.diagnose.schemas import DISCLAIMER, MAX_FACTORS
-from mlservice.explain import ood
-from mlservice.registry.fastpath import explained
-from mlservice.registry.kinds import to_rows
-from mlservice.registry.model import LoadedModel
-from mlservice.registry.shadow import serve
-
-NAME = "diagnose"
 
 
-def diagnose(patients: list[dict[str, Any]], key: str | None = None) -> tuple[list[dict[str, Any]], LoadedModel]:
-    """Diagnoses by the version routed for ``key``, mirrored to the shadow if one is set."""
-    results, model = serve(NAME, key, lambda m: _diagnose(m, patients), _same_labels)
-    ood.count(NAME, [r["warnings"] for r in results])
-    return results, model
-
-
-def diagnose_one(patient: dict[str, Any]) -> dict[str, Any]:
-    [result], model = diagnose([patient], patient.get("patient_id"))
-    return {**result, "disclaimer": DISCLAIMER, "model": model.ref}
-
-
-def diagnose_batch(patients: list[dict[str, Any]]) -> dict[str, Any]:
-    results, model = diagnose(patients)
-    return {"results": results, "disclaimer": DISCLAIMER, "model": model.ref}
-
-
-def diagnose_columns(columns: ColumnBatch) -> dict[str, Any]:
-    """Every patient by the version routed for a batch; one list per output."""
-    result, model = serve_columns(NAME, columns, _diagnose_columns, _same_column_labels)
-    return {**result, "disclaimer": DISCLAIMER, "model": model.ref}
-
-
-def _diagnose(model: LoadedModel, patients: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = to_rows(patients, model.columns)
-    probabilities, contributions = explained(model, rows)
-    ranges, limit = model.extras["ranges"], model.settings["ood_limit"]
+def _diagnose(model: Classifier, rows: list[list[Any]]) -> list[dict[str, Any]]:
+    probabilities, contributions = model.runtime.scorer.score_rows(rows)
+    ranges, limit = model.runtime.ranges, model.settings["ood_limit"]
     results = []
     for p, parts, order, far, flags in zip(probabilities, contributions, _largest(contributions),
                                            ranges.beyond(rows, limit), ranges.issues(rows)):
@@ -65,11 +34,11 @@ def _largest(contributions: list[list[float]]) -> list[list[int]]:
     return by_size[:, :MAX_FACTORS].tolist()
 
 
-def _estimate(probability: float, parts: Sequence[float], order: list[int], model: LoadedModel) -> dict[str, Any]:
+def _estimate(probability: float, parts: Sequence[float], order: list[int], model: Classifier) -> dict[str, Any]:
     """The estimate, with the fields at ``order`` (``_largest``) that moved it as its factors."""
     label = "positive" if probability >= model.settings["threshold"] else "negative"
     factors = [
-        {"feature": model.columns[j], "effect": "raises" if parts[j] > 0 else "lowers", "contribution": float(parts[j])}
+        {"feature": model.input_fields[j], "effect": "raises" if parts[j] > 0 else "lowers", "contribution": float(parts[j])}
         for j in order if parts[j] != 0
     ]
     return {"probability": probability, "label": label, "abstained": False, "abstain_reason": None, "factors": factors}
@@ -86,14 +55,10 @@ def _abstention(fields: list[str], limit: float) -> dict[str, Any]:
     return {"probability": None, "label": "cannot_assess", "abstained": True, "abstain_reason": reason, "factors": []}
 
 
-def _same_labels(served: list[dict[str, Any]], shadow: list[dict[str, Any]]) -> bool:
-    return [r["label"] for r in served] == [r["label"] for r in shadow]
-
-
-def _diagnose_columns(model: LoadedModel, columns: ColumnBatch) -> dict[str, Any]:
+def _diagnose_columns(model: Classifier, columns: ColumnBatch) -> dict[str, Any]:
     """``_diagnose`` on columns: the same numbers, labels, abstentions and warnings, with every contribution."""
-    probabilities, parts = explain(model, columns)
-    ranges, limit = model.extras["ranges"], model.settings["ood_limit"]
+    probabilities, parts = model.runtime.scorer.score_columns(columns, model.input_fields)
+    ranges, limit = model.runtime.ranges, model.settings["ood_limit"]
     names, far = ranges.column_beyond(columns, limit)
     abstained = far.any(axis=1)
     estimated = np.where(probabilities >= model.settings["threshold"], "positive", "negative")
@@ -103,7 +68,7 @@ def _diagnose_columns(model: LoadedModel, columns: ColumnBatch) -> dict[str, Any
         "label": np.where(abstained, "cannot_assess", estimated).tolist(),
         "abstained": abstained,
         "abstain_reason": _abstain_reasons(names, far, limit),
-        "contributions": dict(zip(model.columns, parts.T)),
+        "contributions": dict(zip(model.input_fields, parts.T)),
         "warnings": ranges.column_issues(columns),
     }
 
@@ -120,5 +85,6 @@ def _abstain_reasons(names: list[str], far: np.ndarray, limit: float) -> list[st
     return reasons
 
 
-def _same_column_labels(served: dict[str, Any], shadow: dict[str, Any]) -> bool:
-    return served["label"] == shadow["label"]
+#: ``/diagnose``, ``/diagnose/batch`` and ``/diagnose/columns``: ``diagnoses.one``, ``.batch`` and ``.columns``.
+diagnoses = ClassifierService("diagnose", "patient_id", _diagnose, _diagnose_columns, compared="label",
+                              constant={"disclaimer": DISCLAIMER})

@@ -37,7 +37,7 @@ def finish(response: Response) -> Response:
 
 
 def prediction(response: Response) -> tuple[str, str, int] | None:
-    """``(model, version, rows)`` of a successful prediction, as ``registry.shadow.serve`` noted it.
+    """``(model, version, rows)`` of a successful prediction, as ``registry.routing.run_routed`` noted it.
 
     Only the ref and a row count are kept, never the values.
     """

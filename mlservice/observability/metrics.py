@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections import Counter as Tally
 from typing import Any
 
 from flask import Response
@@ -53,6 +54,19 @@ MODEL_READY = Gauge(
 AUTH_FAILURES = Counter(
     "mlservice_auth_failures_total", "Requests refused by authentication, by reason (missing, unknown, scope).",
     ["reason"],
+)
+OOD_WARNINGS = Counter(
+    "mlservice_ood_warnings_total",
+    "Input fields outside what the model was trained on, by model and field (values are never recorded).",
+    ["model", "field"],
+)
+SHADOW_PREDICTIONS = Counter(
+    "mlservice_shadow_predictions_total",
+    "Mirrored requests by shadow version and outcome (agree, disagree, error).",
+    ["model", "version", "outcome"],
+)
+SHADOW_LATENCY = Histogram(
+    "mlservice_shadow_latency_seconds", "Time the shadow version took per mirrored request.", ["model", "version"]
 )
 KEYS_RELOADS = Counter("mlservice_api_keys_reloads_total", "Reloads of the API keys file, by outcome.", ["outcome"])
 KEYS_LOADED = Gauge("mlservice_api_keys_loaded", "API keys each worker checks against (min over live workers).",
@@ -99,6 +113,17 @@ def record_prediction(name: str, version: str, rows: int) -> None:
 def _prediction_series(name: str, version: str) -> Any:
     """As ``_request_series``: configured names and versions are few."""
     return PREDICTIONS.labels(name, version)
+
+
+def count_warnings(model: str, flags: list[list[dict[str, Any]]]) -> None:
+    """Add a request's out-of-range flags, per field (names are bounded: schema fields)."""
+    for name, k in Tally(flag["field"] for row in flags for flag in row).items():
+        OOD_WARNINGS.labels(model, name).inc(k)
+
+
+def record_shadow(name: str, version: str, outcome: str, seconds: float) -> None:
+    SHADOW_LATENCY.labels(name, version).observe(seconds)
+    SHADOW_PREDICTIONS.labels(name, version, outcome).inc()
 
 
 def record_model_load(name: str, version: str, ok: bool) -> None:

@@ -91,7 +91,7 @@ def checked(table: UserRankings, estimator: Any) -> bool:
     return True
 
 
-def prepared(estimator: Any, depth: int, max_users: int, name: str) -> UserRankings | None:
+def checked_table(estimator: Any, depth: int, max_users: int, name: str) -> UserRankings | None:
     """The checked table, or None (too many users to rank at load, or a model it does not fit)."""
     n_users = len(estimator.user_ids_)
     if n_users > max_users:

@@ -8,30 +8,32 @@ from typing import Any
 import numpy as np
 
 from mlservice import issues
-from mlservice.explain import ood
+from mlservice.observability import metrics
 from mlservice.recommend.reasons import reason
+from mlservice.recommend.runtime import RecommenderRuntime
+from mlservice.recommend.strategy import rank
 from mlservice.recommend.votes import Description
-from mlservice.registry.kinds import recommend as rank
 from mlservice.registry.model import LoadedModel
-from mlservice.registry.shadow import serve
+from mlservice.registry.routing import run_routed
 
 NAME = "recommend"
+Recommender = LoadedModel[RecommenderRuntime]
 
 
 def recommend(query: dict[str, Any]) -> dict[str, Any]:
     """Ranked items for a validated query, with the strategy that produced them."""
     key = str(query["user_id"]) if "user_id" in query else None
-    result, model = serve(NAME, key, lambda m: _recommend(m, query), _same_items)
-    ood.count(NAME, [result["warnings"]])
+    result, model = run_routed(NAME, key, lambda m: _recommend(m, query), _same_items)
+    metrics.count_warnings(NAME, [result["warnings"]])
     return {**result, "model": model.ref}
 
 
-def explained_ranking(estimator: Any, query: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray, Description]:
+def ranking_with_reasons(estimator: Any, query: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray, Description]:
     """The model's part of a request: (strategy, item ids, scores, why each item is there)."""
-    return rank(estimator, query, explain=True)
+    return rank(estimator, query, with_reasons=True)
 
 
-def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:
+def _recommend(model: Recommender, query: dict[str, Any]) -> dict[str, Any]:
     strategy, items, scores, why = _ranked(model, query)
     rated = strategy == "collaborative"
     ranked = [
@@ -43,17 +45,17 @@ def _recommend(model: LoadedModel, query: dict[str, Any]) -> dict[str, Any]:
     return {"strategy": strategy, "items": ranked, "warnings": _liked_warnings(model, query.get("liked_items") or [])}
 
 
-def _ranked(model: LoadedModel, query: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray, Description]:
+def _ranked(model: Recommender, query: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray, Description]:
     """A known user's unfiltered query from the table made at load (``precomputed``), else ranked now."""
-    table = model.extras.get("rankings")
+    table = model.runtime.rankings
     if table is not None and "user_id" in query and query.get("genres") is None and not query.get("exclude_items"):
         answer = table.get(query["user_id"], query["k"])
         if answer is not None:
             return ("collaborative", *answer)
-    return explained_ranking(model.estimator, query)
+    return ranking_with_reasons(model.estimator, query)
 
 
-def _liked_warnings(model: LoadedModel, liked: list[int]) -> list[dict[str, Any]]:
+def _liked_warnings(model: Recommender, liked: list[int]) -> list[dict[str, Any]]:
     """By position: liked items not in the catalog (skipped), or rated by too few users to mean much."""
     if not liked:
         return []  # a known user's query: nothing to look up (the lookup alone costs ~20 µs)

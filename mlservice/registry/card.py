@@ -18,7 +18,7 @@ CARD_FILE = "card.json"
 ARTIFACT_FILE = "model.joblib"
 CARD_SCHEMA_VERSION = 1
 
-#: Kinds of model the registry knows how to self-test (see ``registry.kinds``).
+#: Kinds of model a card may describe; each use case replays its golden examples (``UseCase.golden_mismatches``).
 KINDS = ("binary_classifier", "recommender")
 
 

@@ -9,7 +9,7 @@ from mlservice.registry.deployment import load_deployment
 from mlservice.registry.formats import can_execute_code
 from mlservice.registry.loader import ModelLoadError
 from mlservice.registry.spec import ConfigError, missing_entry, read_models_config, stray_names, unknown_name
-from mlservice.usecase import UseCase
+from mlservice.registry.contract import UseCase
 
 
 @dataclass(frozen=True)

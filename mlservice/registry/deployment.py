@@ -15,7 +15,7 @@ from mlservice.files import MODEL_MAX_BYTES
 from mlservice.registry.loader import ModelLoadError, load_model
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.spec import DeploymentSpec, ModelSpec
-from mlservice.usecase import UseCase
+from mlservice.registry.contract import UseCase
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from mlservice.registry.spec import (ConfigError, DeploymentSpec, ModelSpec, mis
                                      stray_names, unknown_name)
 from mlservice.registry.state import LastGood, default_state_dir
 from mlservice.registry.watch import Watcher
-from mlservice.usecase import UseCase
+from mlservice.registry.contract import UseCase
 
 log = logging.getLogger(__name__)
 EXTENSION = "model_registry"

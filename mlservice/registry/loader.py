@@ -12,15 +12,13 @@ from datetime import datetime, timezone
 from sklearn.exceptions import InconsistentVersionWarning
 
 from mlservice.files import MODEL_MAX_BYTES
-from mlservice.registry import fastpath
 from mlservice.registry.artifact import artifact_digest, read_artifact, sha256_hex
 from mlservice.registry.card import CARD_FILE, CardError, ModelCard, parse_card
 from mlservice.registry.formats import UnsafeArtifact, load_bytes
 from mlservice.registry.compat import incompatibilities
-from mlservice.registry.kinds import golden_mismatches
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.spec import ModelSpec
-from mlservice.usecase import IncompatibleModel, UseCase
+from mlservice.registry.contract import IncompatibleModel, UseCase
 
 
 class ModelLoadError(Exception):
@@ -35,16 +33,15 @@ def load_model(spec: ModelSpec, use_case: UseCase, max_bytes: int = MODEL_MAX_BY
         raise ModelLoadError(f"no model file {spec.artifact.name} in {spec.artifact_dir}")
     card = _checked_card(spec, files.get(CARD_FILE), payload)
     try:
-        columns = use_case.bind(card)
+        fields = use_case.input_fields(card)
         settings = use_case.validate_settings(spec.settings)
     except IncompatibleModel as exc:
         raise ModelLoadError(f"incompatible with use case {use_case.name}: {exc}") from None
     estimator = _unpickle(spec, payload)
-    failed = _golden(card, estimator)
+    failed = _golden(use_case, card, estimator)
     if failed:
         raise ModelLoadError(f"{failed} of {len(card.golden)} golden examples differ from the card")
-    model = _prepared(use_case, LoadedModel(spec, card, estimator, columns, settings, datetime.now(timezone.utc)))
-    return replace(model, fast_path=fastpath.verified_path(model))  # None unless it matches the pipeline
+    return _with_runtime(use_case, LoadedModel(spec, card, estimator, fields, settings, datetime.now(timezone.utc)))
 
 
 def _read_verified(spec: ModelSpec, max_bytes: int) -> dict[str, bytes]:
@@ -90,18 +87,18 @@ def _unpickle(spec: ModelSpec, payload: bytes) -> object:
         raise ModelLoadError(f"cannot unpickle {spec.artifact}: {type(exc).__name__}") from None
 
 
-def _prepared(use_case: UseCase, model: LoadedModel) -> LoadedModel:
-    """The model with what its use case derives from it at load (explainers); refused if that fails."""
+def _with_runtime(use_case: UseCase, model: LoadedModel) -> LoadedModel:
+    """The model with what its use case serves it with (explainers, range checks); refused if that fails."""
     try:
-        return replace(model, extras=use_case.extras(model))
+        return replace(model, runtime=use_case.build_runtime(model))
     except IncompatibleModel as exc:
         raise ModelLoadError(f"incompatible with use case {use_case.name}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a foreign estimator may fail any way
-        raise ModelLoadError(f"use case {use_case.name} could not prepare the model: {type(exc).__name__}") from None
+        raise ModelLoadError(f"use case {use_case.name} could not build its runtime: {type(exc).__name__}") from None
 
 
-def _golden(card: ModelCard, estimator: object) -> int:
+def _golden(use_case: UseCase, card: ModelCard, estimator: object) -> int:
     try:
-        return golden_mismatches(card.kind, estimator, card.golden)
+        return use_case.golden_mismatches(estimator, card.golden)
     except Exception as exc:  # noqa: BLE001 - a foreign object may fail any way
         raise ModelLoadError(f"golden examples could not run: {type(exc).__name__}") from None

@@ -1,32 +1,29 @@
 """A model that passed every check, ready to serve."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 from mlservice.registry.card import ModelCard
 from mlservice.registry.spec import ModelSpec
 
-if TYPE_CHECKING:
-    from mlservice.registry.fastpath import AdditivePath
+Runtime = TypeVar("Runtime")
 
 
 @dataclass(frozen=True)
-class LoadedModel:
+class LoadedModel(Generic[Runtime]):
     """Everything a request needs, frozen so a request sees one consistent version."""
 
     spec: ModelSpec
     card: ModelCard
     estimator: Any
-    columns: tuple[str, ...]
+    #: The row schema's attribute names, in the model's column order (``UseCase.input_fields``).
+    input_fields: tuple[str, ...]
     settings: dict[str, Any]
     loaded_at: datetime
-    #: What the use case derived from this model at load (``UseCase.prepare``), e.g. its explainer.
-    extras: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    #: Its probabilities without a scikit-learn call, verified at load (``registry.fastpath``); None: the pipeline serves.
-    fast_path: AdditivePath | None = field(default=None, compare=False)
+    #: What the use case serves this model with, built at load (``UseCase.build_runtime``).
+    runtime: Runtime = field(default=None, compare=False)  # type: ignore[assignment]
 
     @property
     def ref(self) -> dict[str, str]:

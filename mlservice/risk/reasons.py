@@ -1,7 +1,7 @@
 """Reason codes: the fields that raised an applicant's risk most, in plain words.
 
 A reason is a field whose exact contribution to the log-odds of default (see
-``mlservice.explain.additive``) is positive, i.e. it raised the risk compared
+``mlservice.scoring.additive``) is positive, i.e. it raised the risk compared
 with a typical applicant (the mean over the training applicants). Up to
 ``MAX_REASONS``, largest first. Numbers are worded by their side of the training
 median ("typical"); categories by their value. A model whose features or

@@ -29,7 +29,7 @@ class Risk(MethodView):
     @blp.errors(*PREDICTION_ERRORS)
     def post(self, applicant: dict[str, Any]) -> dict[str, Any]:
         """Assess one applicant: probability of default and a decision."""
-        return service.assess_one(applicant)
+        return service.assessments.one(applicant)
 
 
 @blp.route("/batch")
@@ -39,7 +39,7 @@ class RiskBatch(MethodView):
     @blp.errors(*PREDICTION_ERRORS)
     def post(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Assess up to 1,000 applicants; results keep the input order."""
-        return service.assess_batch(batch["rows"])
+        return service.assessments.batch(batch["rows"])
 
 
 @blp.route("/columns")
@@ -49,4 +49,4 @@ class RiskColumns(MethodView):
     @blp.errors(*PREDICTION_ERRORS)
     def post(self, columns: ColumnBatch) -> dict[str, Any]:
         """Assess up to 10,000 applicants sent as one list per field; answers come as one list per output."""
-        return service.assess_columns(columns)
+        return service.assessments.columns(columns)

@@ -95,8 +95,8 @@ def golden_examples(model: Any, data: Ratings, seed: int) -> list[dict[str, Any]
 
 def _answer(model: Any, request: dict[str, Any]) -> dict[str, list]:
     """What the service's own dispatch returns for ``request``."""
-    from mlservice.registry.kinds import recommend
+    from mlservice.recommend.strategy import rank
 
-    _, items, scores = recommend(model, request)
+    _, items, scores = rank(model, request)
     return {"items": [int(i) for i in items], "scores": [float(s) for s in scores]}
 

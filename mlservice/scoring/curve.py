@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.explain.terms import Scalar
+from mlservice.scoring.terms import Scalar
 from mlservice.transforms import to_float
 
 
@@ -99,7 +99,7 @@ def _de_boor_columns(t: np.ndarray, c: np.ndarray, p: int, x: np.ndarray) -> np.
 def spline_term(parts: list[Any], weights: np.ndarray, score: Any, reference: float, name: str) -> SplineTerm:
     """Read the term from a fitted per-feature encoder (``parts``: it and all it nests) holding one QuantileTransformer
     and one SplineTransformer; ``weights`` are its columns' coefficients, ``score`` runs it (for missing)."""
-    from mlservice.explain.additive import NotAdditive
+    from mlservice.scoring.additive import NotAdditive
     found = parts
     quantile = [e for e in found if hasattr(e, "quantiles_")]
     spline = [e for e in found if hasattr(e, "bsplines_")]

@@ -10,13 +10,11 @@ cases that abstain.
 from __future__ import annotations
 
 import math
-from collections import Counter as Tally
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from prometheus_client import Counter
 
 from mlservice.issues import ABOVE, BELOW, MISSING, UNSEEN
 from mlservice.registry.card import Feature, ModelCard
@@ -27,13 +25,6 @@ if TYPE_CHECKING:
 #: Issue codes in a column of small integers (0: none), for the columnar checks.
 CODES = {BELOW: 1, ABOVE: 2, MISSING: 3, UNSEEN: 4}
 ISSUES = {code: issue for issue, code in CODES.items()}
-
-OOD_WARNINGS = Counter(
-    "mlservice_ood_warnings_total",
-    "Input fields outside what the model was trained on, by model and field (values are never recorded).",
-    ["model", "field"],
-)
-
 
 @dataclass(frozen=True, eq=False)
 class RangeCheck:
@@ -61,7 +52,7 @@ class RangeCheck:
 
     @classmethod
     def from_card(cls, card: ModelCard, fields: Sequence[str]) -> "RangeCheck":
-        """``fields``: the API name of each card feature, in card order (``LoadedModel.columns``)."""
+        """``fields``: the API name of each card feature, in card order (``LoadedModel.input_fields``)."""
         if len(fields) != len(card.features):
             raise ValueError(f"{len(fields)} field names for {len(card.features)} features")
         return cls(tuple(fields), card.features)
@@ -127,12 +118,6 @@ class RangeCheck:
         """Numeric fields whose training range or standard deviation the card does not give."""
         return [f for f, feat in zip(self.fields, self.features)
                 if feat.type != "categorical" and None in (feat.min, feat.max, feat.std)]
-
-
-def count(model: str, flags: list[list[dict[str, Any]]]) -> None:
-    """Add a request's flags to ``mlservice_ood_warnings_total`` (field names are bounded: schema fields)."""
-    for name, k in Tally(flag["field"] for row in flags for flag in row).items():
-        OOD_WARNINGS.labels(model, name).inc(k)
 
 
 def _check_limit(limit: float) -> None:

@@ -14,7 +14,7 @@ Two shapes are understood, both exact by construction:
   scaler's training mean.
 
 Anything else raises :class:`NotAdditive`. Whatever is built must then pass
-:func:`mlservice.explain.verify.verified` before it is used.
+:func:`mlservice.scoring.verify.verified` before it is used.
 """
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.explain.additive import AdditiveForm, NotAdditive
-from mlservice.explain.curve import spline_term
-from mlservice.explain.terms import CategoryTerm, LinearTerm, StepTerm
+from mlservice.scoring.additive import AdditiveForm, NotAdditive
+from mlservice.scoring.curve import spline_term
+from mlservice.scoring.terms import CategoryTerm, LinearTerm, StepTerm
 from mlservice.registry.card import Feature, ModelCard
 from mlservice.transforms import to_float
 

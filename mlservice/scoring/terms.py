@@ -3,7 +3,7 @@
 ``term(column)`` takes a NumPy column (batches); ``term.scalar()`` is a plain-Python
 function of one value, because a single row pays more for NumPy's per-call
 overhead than for the arithmetic. Load-time checks compare both with the model
-(``mlservice.explain.verify``, ``mlservice.registry.fastpath``).
+(``mlservice.scoring.verify``).
 """
 from __future__ import annotations
 

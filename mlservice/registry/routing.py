@@ -1,4 +1,4 @@
-"""Serving one request: the routed version answers; a shadow sees it and is only counted.
+"""Running a request on the version routed for it: a shadow sees it too and is only counted.
 
 Whatever the shadow does (fails, disagrees, is slow) never changes the response.
 """
@@ -10,37 +10,29 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import g
-from prometheus_client import Counter, Histogram
 
+from mlservice.observability import metrics
 from mlservice.registry.extension import registry
 from mlservice.registry.model import LoadedModel
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SHADOW_PREDICTIONS = Counter(
-    "mlservice_shadow_predictions_total",
-    "Mirrored requests by shadow version and outcome (agree, disagree, error).",
-    ["model", "version", "outcome"],
-)
-SHADOW_LATENCY = Histogram(
-    "mlservice_shadow_latency_seconds", "Time the shadow version took per mirrored request.", ["model", "version"]
-)
 
-
-def serve(name: str, key: str | None, run: Callable[[LoadedModel], T], same: Callable[[T, T], bool],
-          rows: int | None = None) -> tuple[T, LoadedModel]:
+def run_routed(name: str, key: str | None, run: Callable[[LoadedModel], T], same: Callable[[T, T], bool],
+               rows: int | None = None) -> tuple[T, LoadedModel]:
     """``run`` on the version routed for ``key``, mirrored to the shadow if one is set.
 
-    ``rows``: how many rows the request held, for the access log and prediction
-    metrics; by default the length of a list answer, else one.
+    ``rows``: how many rows the request held, noted with the version that answered
+    for the access log and prediction metrics; by default the length of a list
+    answer, else one.
     """
     model, shadow = registry().route(name, key)
     served = run(model)
     mirror(shadow, run, served, same)
     if rows is None:
         rows = len(served) if isinstance(served, list) else 1
-    g.prediction = (model.spec.name, model.spec.version, rows)  # which version answered, for how many rows
+    g.prediction = (model.spec.name, model.spec.version, rows)
     return served, model
 
 
@@ -54,6 +46,4 @@ def mirror(shadow: LoadedModel | None, run: Callable[[LoadedModel], T], served: 
     except Exception as exc:  # noqa: BLE001 - a shadow must never fail a request
         log.error("shadow failed name=%s version=%s error=%s", shadow.spec.name, shadow.spec.version, type(exc).__name__)
         outcome = "error"
-    labels = (shadow.spec.name, shadow.spec.version)
-    SHADOW_LATENCY.labels(*labels).observe(time.perf_counter() - start)
-    SHADOW_PREDICTIONS.labels(*labels, outcome).inc()
+    metrics.record_shadow(shadow.spec.name, shadow.spec.version, outcome, time.perf_counter() - start)

@@ -1,4 +1,4 @@
-"""The verified fast path: the pipeline's probabilities without calling the pipeline, or nothing."""
+"""Classifier scoring: the pipeline's probabilities from its verified additive form, or the pipeline's own."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -14,13 +14,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer, OneHotEncoder
 
-from mlservice.explain.additive import AdditiveForm, NotAdditive
-from mlservice.explain.linear import scorecard_form, standardized_form
-from mlservice.explain.verify import verified
-from mlservice.registry import fastpath
+from sklearn.tree import DecisionTreeClassifier
+
+from mlservice.diagnose.runtime import build_runtime
 from mlservice.registry.card import ModelCard
+from mlservice.registry.contract import IncompatibleModel
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.spec import ModelSpec
+from mlservice.scoring.additive import AdditiveForm, NotAdditive
+from mlservice.scoring.classifier import ClassifierScorer, verified_scorer
+from mlservice.scoring.linear import UNSEEN, scorecard_form, standardized_form
+from mlservice.scoring.verify import check_rows
 from mlservice.transforms import to_float
 from tests.factories import PATIENT, PATIENT_ROW, diagnose_features, tiny_diagnose_model
 
@@ -35,20 +39,27 @@ def card(features: list[dict[str, Any]], golden_rows: list[list[Any]], **extra: 
     })
 
 
-def loaded(estimator: Any, model_card: ModelCard, form: AdditiveForm | None) -> LoadedModel:
-    spec = ModelSpec(name="m", version="0.1.0", artifact=Path("/nowhere/model.joblib"), sha256="0" * 64, settings={})
-    extras = {"explainer": form} if form is not None else {}
-    return LoadedModel(spec, model_card, estimator, (), {}, datetime.now(timezone.utc), extras)
+@dataclass(frozen=True)
+class Candidate:
+    """A pipeline, its card and the additive form read from it, before any check."""
+
+    estimator: Any
+    card: ModelCard
+    form: AdditiveForm
 
 
-def standardized() -> LoadedModel:
+def loaded(estimator: Any, model_card: ModelCard, form: AdditiveForm) -> Candidate:
+    return Candidate(estimator, model_card, form)
+
+
+def standardized() -> Candidate:
     pipeline = tiny_diagnose_model(3)
     features = [{**f, "min": 0.0, "max": 200.0} for f in diagnose_features()]
     model_card = card(features, [PATIENT_ROW])
     return loaded(pipeline, model_card, standardized_form(pipeline, model_card))
 
 
-def scorecard() -> LoadedModel:
+def scorecard() -> Candidate:
     """Two binned numbers (one with missing values) and a category, as the risk model is built."""
     rng = np.random.default_rng(0)
     n = 400
@@ -80,35 +91,52 @@ def scorecard() -> LoadedModel:
 
 
 @pytest.fixture(params=["standardized", "scorecard"])
-def model(request) -> LoadedModel:
+def model(request) -> Candidate:
     return standardized() if request.param == "standardized" else scorecard()
 
 
-def with_path(model: LoadedModel) -> LoadedModel:
-    """``model`` as the loader leaves it: with its verified path, which must exist."""
-    path = fastpath.verified_path(model)
-    assert path is not None
-    return replace(model, fast_path=path)
+def scorer_of(model: Candidate) -> ClassifierScorer:
+    """``model``'s scorer as the use cases build it at load: verified, serving through its form."""
+    scorer = verified_scorer(model.form, model.estimator, model.card)
+    assert scorer.form_serves
+    return scorer
 
 
-def test_the_verified_path_reproduces_the_pipeline_on_one_row_and_on_batches(model):
-    served = with_path(model)
-    rows = fastpath.check_rows(model.extras["explainer"], model.card, n=300, seed=11)
-    rows = [r for r in rows if fastpath.UNSEEN not in r]
+def test_the_verified_scorer_reproduces_the_pipeline_on_one_row_and_on_batches(model):
+    scorer = scorer_of(model)
+    rows = [r for r in check_rows(model.form, model.card, n=300, seed=11).tolist() if UNSEEN not in r]
     want = model.estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
-    batch = served.fast_path.positive(rows)
-    single = np.array([served.fast_path.positive([r])[0] for r in rows])
+    batch = np.array(scorer.score_rows(rows)[0])
+    single = np.array([scorer.score_rows([r])[0][0] for r in rows])
     assert np.abs(batch - want).max() <= 1e-9
     assert np.abs(single - want).max() <= 1e-9
 
 
-def test_a_path_that_differs_from_the_pipeline_is_refused(model, caplog):
-    form = model.extras["explainer"]
-    wrong = loaded(model.estimator, model.card, replace(form, base=form.base + 1e-6))
-    assert fastpath.verified_path(wrong) is None
+class ShiftedProbabilities:
+    """A pipeline whose ``predict_proba`` is not the sigmoid of its ``decision_function``."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        return self.pipeline.decision_function(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        p = self.pipeline.predict_proba(X).copy()
+        p[:, 1] = np.clip(p[:, 1] + 1e-6, 0, 1)
+        return p
+
+
+def test_a_form_that_differs_from_the_pipeline_is_refused(model, caplog):
+    """Wrong log-odds: no scorer at all. Right log-odds, other probabilities: the pipeline computes them."""
+    with pytest.raises(NotAdditive, match="differs from the model"):
+        verified_scorer(replace(model.form, base=model.form.base + 1e-6), model.estimator, model.card)
+    shifted = ShiftedProbabilities(model.estimator)
+    scorer = verified_scorer(model.form, shifted, model.card)
+    assert scorer.form_serves is False
     assert "fast path refused" in caplog.text
     row = [list(g["input"]) for g in model.card.golden][:1]
-    assert fastpath.explained(wrong, row)[0][0] == model.estimator.predict_proba(np.array(row, dtype=object))[0, 1]
+    assert scorer.score_rows(row)[0][0] == shifted.predict_proba(np.array(row, dtype=object))[0, 1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,51 +153,56 @@ class OffByOneRow:
         return lambda value: right(value) + 1e-6
 
 
-def test_a_wrong_single_row_path_is_refused(model, caplog):
-    """Both load-time checks cover the plain-Python terms: the explainer's and the fast path's."""
-    form = model.extras["explainer"]
+def test_a_wrong_single_row_path_is_refused(model):
+    """The load-time check covers the plain-Python terms, not only the NumPy ones."""
+    form = model.form
     bent = AdditiveForm(form.features, (OffByOneRow(form.terms[0]), *form.terms[1:]), form.base)
     with pytest.raises(NotAdditive, match="single-row path differs"):
-        verified(bent, model.estimator, model.card)
-    assert fastpath.verified_path(loaded(model.estimator, model.card, bent)) is None
-    assert "the single-row path differs" in caplog.text
+        verified_scorer(bent, model.estimator, model.card)
 
 
-def test_explained_rows_are_the_pipelines_with_or_without_a_fast_path(model):
-    """One pass serves probabilities and contributions; without a path, the pipeline's probabilities."""
-    form = model.extras["explainer"]
-    rows = [r for r in fastpath.check_rows(form, model.card, n=100, seed=5) if fastpath.UNSEEN not in r]
+def test_scored_rows_are_the_pipelines_whether_the_form_serves_or_not(model):
+    """One pass serves probabilities and contributions; when the form does not serve, the pipeline's probabilities."""
+    form = model.form
+    rows = [r for r in check_rows(form, model.card, n=100, seed=5).tolist() if UNSEEN not in r]
     want = model.estimator.predict_proba(np.array(rows, dtype=object))[:, 1]
     parts = form.contributions(rows)[1].tolist()
-    assert model.fast_path is None
-    served = [fastpath.explained(model, rows)]
-    model = with_path(model)
-    singles = [fastpath.explained(model, [row]) for row in rows]
-    served += [fastpath.explained(model, rows), ([p for [p], _ in singles], [c for _, [c] in singles])]
+    pipeline_serves = replace(scorer_of(model), form_serves=False)
+    served = [pipeline_serves.score_rows(rows)]
+    scorer = scorer_of(model)
+    singles = [scorer.score_rows([row]) for row in rows]
+    served += [scorer.score_rows(rows), ([p for [p], _ in singles], [c for _, [c] in singles])]
     for probabilities, contributions in served:
         assert np.abs(np.array(probabilities) - want).max() <= 1e-9
         assert contributions == parts
 
 
-def test_without_an_additive_form_there_is_no_path():
+def test_without_an_additive_form_the_classifier_is_refused():
+    """A use case serves a classifier only through a verified form: a tree has none, so the model is refused."""
     model = standardized()
-    assert fastpath.verified_path(loaded(model.estimator, model.card, None)) is None
+    tree = Pipeline([("to_float", FunctionTransformer(to_float)), ("model", DecisionTreeClassifier(max_depth=2))])
+    tree.fit(np.array([PATIENT_ROW, [v + 1 for v in PATIENT_ROW]], dtype=object), [0, 1])
+    spec = ModelSpec(name="m", version="0.1.0", artifact=Path("/nowhere/model.joblib"), sha256="0" * 64, settings={})
+    candidate = LoadedModel(spec, model.card, tree, tuple(model.card.feature_names), {"ood_limit": 3.0},
+                            datetime.now(timezone.utc))
+    with pytest.raises(IncompatibleModel, match="no exact factors"):
+        build_runtime(candidate)
 
 
-def test_a_value_the_path_cannot_take_goes_to_the_pipeline():
-    model = with_path(standardized())
+def test_a_value_the_form_cannot_take_goes_to_the_pipeline():
+    scorer = scorer_of(standardized())
     odd = [[object(), *PATIENT_ROW[1:]]]
     with pytest.raises(Exception) as by_pipeline:
-        model.estimator.predict_proba(np.array(odd, dtype=object))
+        scorer.pipeline.predict_proba(np.array(odd, dtype=object))
     with pytest.raises(type(by_pipeline.value)):
-        fastpath.explained(model, odd)
+        scorer.score_rows(odd)
 
 
-def test_served_models_carry_a_fast_path(make_app, tiny_entry):
-    """Through the registry: a loaded model serves through its verified path, and answers as the pipeline."""
+def test_served_models_score_through_their_form(make_app, tiny_entry):
+    """Through the registry: a loaded model serves through its verified form, and answers as the pipeline."""
     app = make_app({"diagnose": tiny_entry})
     model = app.extensions["model_registry"].deployments["diagnose"].default
-    assert model.fast_path is not None
+    assert model.runtime.scorer.form_serves
     answer = app.test_client().post("/diagnose", json=PATIENT).get_json()
     want = model.estimator.predict_proba(np.array([PATIENT_ROW], dtype=object))[0, 1]
     assert abs(answer["probability"] - want) <= 1e-9

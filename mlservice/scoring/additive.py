@@ -1,9 +1,10 @@
 """The additive form of a linear-logit model: log-odds = base + one term per feature.
 
-Built once per model at load (``mlservice.explain.linear``) and checked there
-against the fitted pipeline, so its numbers are the model's own. No scikit-learn
-call: NumPy for batches, plain Python for one row (``row_contributions``), so it
-doubles as a fast prediction path (``mlservice.registry.fastpath``).
+Built once per model at load (``mlservice.scoring.linear``) and checked against
+the fitted pipeline (``mlservice.scoring.verify``), so its numbers are the
+model's own. No scikit-learn call: NumPy for batches, plain Python for one row
+(``row_contributions``), so the classifier serves through it
+(``mlservice.scoring.classifier``).
 
 Every term is centred on the training data: a contribution is the feature's part
 of the log-odds minus that part's mean over the training rows. A positive
@@ -12,13 +13,14 @@ training row", and ``base`` is the mean training log-odds.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from mlservice.explain.terms import Scalar, Term
+from mlservice.scoring.terms import Scalar, Term
 
 
 class NotAdditive(ValueError):
@@ -70,6 +72,14 @@ class AdditiveForm:
 def sigmoid(z: np.ndarray | float) -> np.ndarray:
     """1 / (1 + e^-z) without overflow warnings at large |z|."""
     return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
+
+
+def sigmoid_one(z: float) -> float:
+    """``sigmoid`` of one float, without NumPy's per-call cost or overflow at large |z|."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 def _columns(rows: Sequence[Sequence[Any]] | np.ndarray, width: int) -> Sequence[Sequence[Any]]:
