@@ -146,7 +146,7 @@ def train(out_root: Path, version: str, seed: int, echo: common.Echo) -> Path:
         metrics["by_age_band"] = evaluation.by_band(y, out_of_fold, rows[:, NAMES.index("Age")], *AGE_BANDS)
         echo("\n".join(common.metric_lines(metrics)))
         echo(f"    calibration (out of fold): {common.calibration_summary(metrics)}")
-        metrics["comparison"] = risk_compare.compare(rows, y, risk_compare.SEEDS)
+        metrics["comparison"] = risk_compare.compare(rows, y, build_pipeline, risk_compare.SEEDS)
         echo(f"    {risk_compare.summary(metrics['comparison'])}")
         echo(f"  [3/4] fitting on {len(y) - len(golden)} rows ({len(golden)} golden rows held out)")
         model, c = tabular.fit_final(build_pipeline, rows, y, golden, seed)

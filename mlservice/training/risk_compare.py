@@ -6,6 +6,7 @@ fold (``fold_compare``).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,19 +16,20 @@ from mlservice.training import fold_compare
 SEEDS = fold_compare.SEEDS
 
 
-def compare(rows: np.ndarray, y: np.ndarray, seeds: tuple[int, ...] = SEEDS) -> dict[str, Any]:
-    """Fold metrics of the binned scorecard, the spline one and the prior, and the spline's paired differences."""
+def compare(rows: np.ndarray, y: np.ndarray, build_pipeline: Callable[..., Any],
+            seeds: tuple[int, ...] = SEEDS) -> dict[str, Any]:
+    """Fold metrics of the binned scorecard, the spline one and the prior, and the spline's paired differences.
+
+    ``build_pipeline(seed, binned=False)`` is ``training.risk``'s, passed in so that this module stays below it.
+    """
     from sklearn.dummy import DummyClassifier
 
-    from mlservice.training import risk
-
     builds = {
-        "binned_scorecard": lambda seed: risk.build_pipeline(seed, binned=True),
-        "spline_scorecard": risk.build_pipeline,
+        "binned_scorecard": lambda seed: build_pipeline(seed, binned=True),
+        "spline_scorecard": build_pipeline,
         "prior": lambda seed: DummyClassifier(strategy="prior"),
     }
-    with risk.merged_bins():
-        found = fold_compare.compare(builds, "spline_scorecard", rows, y, seeds)
+    found = fold_compare.compare(builds, "spline_scorecard", rows, y, seeds)
     del found["chosen"]  # the card of risk 1.1.0 names the spline's differences; keep its bytes reproducible
     found["spline_minus"] = found.pop("chosen_minus")
     return found
