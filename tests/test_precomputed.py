@@ -35,7 +35,7 @@ def test_every_user_at_every_k_gets_the_models_answer(seed: int) -> None:
         for k in KS:
             got = table.get(user, k)
             assert got is not None
-            assert as_lists(got) == as_lists(model.recommend_for_user(user, k, explain=True)), (user, k)
+            assert as_lists(got) == as_lists(model.recommend_for_user(user, k, with_reasons=True)), (user, k)
 
 
 def test_unknown_users_and_k_beyond_the_depth_are_not_in_the_table() -> None:
@@ -53,8 +53,8 @@ class ShuffledAtEachK:
     def __init__(self, model: Any) -> None:
         self.model, self.user_ids_ = model, model.user_ids_
 
-    def recommend_for_user(self, user: int, k: int, explain: bool = False) -> tuple[Any, ...]:
-        items, scores, why = self.model.recommend_for_user(user, k, explain=True)
+    def recommend_for_user(self, user: int, k: int, with_reasons: bool = False) -> tuple[Any, ...]:
+        items, scores, why = self.model.recommend_for_user(user, k, with_reasons=True)
         return items[::-1], scores[::-1], type(why)(*(list(reversed(part)) for part in why))
 
 
@@ -65,10 +65,10 @@ def test_a_model_whose_top_k_is_not_a_prefix_gets_no_table(caplog: pytest.LogCap
 
 
 class FailsForOneUser(ShuffledAtEachK):
-    def recommend_for_user(self, user: int, k: int, explain: bool = False) -> tuple[Any, ...]:
+    def recommend_for_user(self, user: int, k: int, with_reasons: bool = False) -> tuple[Any, ...]:
         if user == self.user_ids_[-1]:
             raise MemoryError
-        return self.model.recommend_for_user(user, k, explain=True)
+        return self.model.recommend_for_user(user, k, with_reasons=True)
 
 
 def test_a_table_that_cannot_be_built_means_ranking_every_request(caplog: pytest.LogCaptureFixture) -> None:

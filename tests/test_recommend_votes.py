@@ -123,7 +123,7 @@ def test_explanations_equal_the_similarity_block(monkeypatch: pytest.MonkeyPatch
     for q in queries(model):
         items, _ = served(model, q)
         seeds = q.get("liked") or model.liked_by(q["user_id"]).tolist()
-        got = model.explain(seeds, items)
+        got = model.votes_for(seeds, items)
         sources = model._known(seeds)
         block = model.similarity_[sources][:, model._positions(items)].toarray().astype(np.float64)
         assert np.allclose(got[0], block.sum(axis=0), rtol=0, atol=1e-12)
@@ -177,25 +177,25 @@ def test_a_sound_model_unpickles_to_the_same_answers() -> None:
 def test_explain_handles_no_seeds_repeated_items_and_unknown_items() -> None:
     model = random_model()
     items, _ = model.popular(4)
-    votes_, because, voters = model.explain([], items)
+    votes_, because, voters = model.votes_for([], items)
     assert votes_.tolist() == [0.0] * 4 and because.tolist() == [-1] * 4 and voters.tolist() == [0] * 4
     seeds = model.item_ids_[model.popular_order_[4:12]]
     twice = np.concatenate([items, items[:2]])
-    once, again = model.explain(seeds, items), model.explain(seeds, twice)
+    once, again = model.votes_for(seeds, items), model.votes_for(seeds, twice)
     for a, b in zip(once, again):
         assert b.tolist() == a.tolist() + a[:2].tolist()
     with pytest.raises(KeyError):
-        model.explain(seeds, [int(items[0]), 2])  # 2 is not an id (ids are 3n + 1)
+        model.votes_for(seeds, [int(items[0]), 2])  # 2 is not an id (ids are 3n + 1)
 
 
 def test_describe_is_explain_with_titles() -> None:
     model = random_model()
     seeds = model.item_ids_[model.popular_order_[:6]]
     items, _ = model.recommend_for_items(seeds, 10)
-    unvoted = model.item_ids_[model.explain(seeds, model.item_ids_)[2] == 0][:2]
+    unvoted = model.item_ids_[model.votes_for(seeds, model.item_ids_)[2] == 0][:2]
     items = np.concatenate([items, unvoted])
     why = model.describe(seeds, items)
-    votes_, because, voters = model.explain(seeds, items)
+    votes_, because, voters = model.votes_for(seeds, items)
     assert why.votes == votes_.tolist() and why.because == because.tolist() and why.voters == voters.tolist()
     assert why.titles == [model.title(i) for i in items.tolist()]
     assert why.because_titles == [model.title(b) if b >= 0 else None for b in because.tolist()]
@@ -208,25 +208,25 @@ def test_a_users_description_is_that_of_the_items_they_liked() -> None:
     for user in users:
         items, _ = model.recommend_for_user(user, 8)
         liked = model.liked_by(user) if model.has_user(user) else []
-        assert model.recommend_for_user(user, 8, explain=True)[2] == model.describe(liked, items), user
+        assert model.recommend_for_user(user, 8, with_reasons=True)[2] == model.describe(liked, items), user
 
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_explaining_in_the_ranking_pass_equals_ranking_then_describing(seed: int) -> None:
-    """``explain=True`` reuses the rows the ranking read; the answer is that of the two calls."""
+    """``with_reasons=True`` reuses the rows the ranking read; the answer is that of the two calls."""
     model = random_model(seed)
     work = queries(model, n=30, seed=seed + 10) + [{"user_id": -5, "k": 7}, {"liked": [999_999], "k": 4}]
     for q in work:
         filters = {"genres": q.get("genres"), "exclude": q.get("exclude", ())}
         if "liked" in q:
-            items, scores, why = model.recommend_for_items(q["liked"], q["k"], **filters, explain=True)
+            items, scores, why = model.recommend_for_items(q["liked"], q["k"], **filters, with_reasons=True)
             separately = model.describe(q["liked"], items)
         else:
-            items, scores, why = model.recommend_for_user(q["user_id"], q["k"], **filters, explain=True)
+            items, scores, why = model.recommend_for_user(q["user_id"], q["k"], **filters, with_reasons=True)
             separately = model.describe(model.liked_by(q["user_id"]), items)
         assert (items.tolist(), scores.tolist()) == served(model, q), q
         assert why == separately, q
-    items, scores, why = model.popular(6, exclude=model.item_ids_[:2].tolist(), explain=True)
+    items, scores, why = model.popular(6, exclude=model.item_ids_[:2].tolist(), with_reasons=True)
     assert [items.tolist(), scores.tolist()] == [a.tolist() for a in model.popular(6, exclude=model.item_ids_[:2].tolist())]
     assert why == model.describe([], items) and set(why.because) == {-1}
 
@@ -234,9 +234,9 @@ def test_explaining_in_the_ranking_pass_equals_ranking_then_describing(seed: int
 def test_threads_get_the_answers_of_one_thread_and_leave_the_scratch_clean() -> None:
     model = random_model(seed=3)
     work = queries(model, n=40, seed=4) * 3
-    alone = [(served(model, q), model.explain(q.get("liked", [1]), served(model, q)[0])[1].tolist()) for q in work]
+    alone = [(served(model, q), model.votes_for(q.get("liked", [1]), served(model, q)[0])[1].tolist()) for q in work]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        together = list(pool.map(lambda q: (served(model, q), model.explain(q.get("liked", [1]), served(model, q)[0])[1].tolist()), work))
+        together = list(pool.map(lambda q: (served(model, q), model.votes_for(q.get("liked", [1]), served(model, q)[0])[1].tolist()), work))
     assert together == alone
     free = model._marks().free
     assert free and all(not marks.array.any() for marks in free)
@@ -256,7 +256,7 @@ def test_serving_state_is_never_pickled() -> None:
     model = random_model()
     fresh = pickle.dumps(model)
     served(model, {"user_id": int(model.user_ids_[0]), "k": 5})
-    model.explain([int(model.item_ids_[0])], model.popular(3)[0])
+    model.votes_for([int(model.item_ids_[0])], model.popular(3)[0])
     assert model.__dict__.keys() > pickle.loads(fresh).__dict__.keys()  # it did build some
     assert pickle.dumps(model) == fresh
 

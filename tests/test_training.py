@@ -484,7 +484,7 @@ def test_recommender_explains_each_score_by_its_seeds() -> None:
     for user in (1, 2, 7):
         seeds = model.liked_by(user)
         items, scores = model.recommend_for_user(user, 8)
-        votes, because, voters = model.explain(seeds, items)
+        votes, because, voters = model.votes_for(seeds, items)
         block = model.similarity_[model._positions(seeds)][:, model._positions(items)].toarray()
         assert np.allclose(votes, block.sum(axis=0), atol=1e-9)
         prior = model.popularity_weight * model.popularity_[model._positions(items)] / model.popularity_.max()

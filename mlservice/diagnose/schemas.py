@@ -10,8 +10,8 @@ from marshmallow import fields, validate
 
 from mlservice.schemas.columns import column_warnings, columns_of, contributions_of, example_columns
 from mlservice.schemas.base import batch_of, StrictSchema
-from mlservice.schemas.fields import Column, feature, StrictFloat, StrictInteger, SUBJECT_KEY
-from mlservice.schemas.responses import ModelRefSchema, ood_warnings
+from mlservice.schemas.fields import Column, example_of, feature, StrictFloat, StrictInteger, subject_key
+from mlservice.schemas.responses import model_ref, ood_warnings
 
 DISCLAIMER = (
     "Decision support only: an estimate from a statistical model trained on one population, "
@@ -24,11 +24,7 @@ MAX_FACTORS = 3
 class PatientSchema(StrictSchema):
     """One patient's measurements."""
 
-    patient_id = fields.String(
-        validate=SUBJECT_KEY,
-        metadata={"description": "Optional opaque key: the same patient always meets the same model version "
-                  "during a canary. Not a model input; never logged.", "example": "p-77"},
-    )
+    patient_id = subject_key("patient", example="p-77")
     pregnancies = feature(StrictInteger, "npreg", "Number of pregnancies.", example=2, validate=validate.Range(0, 30))
     glucose = feature(StrictFloat, "glu", "Plasma glucose 2 h into an oral glucose tolerance test, mg/dL.", example=120, validate=validate.Range(20, 600))
     blood_pressure = feature(StrictFloat, "bp", "Diastolic blood pressure, mm Hg.", example=72, validate=validate.Range(20, 200))
@@ -40,7 +36,7 @@ class PatientSchema(StrictSchema):
 
 PatientBatchSchema = batch_of(PatientSchema, "Patients to assess, in order.")
 
-EXAMPLE_PATIENT = {name: f.metadata["example"] for name, f in PatientSchema().fields.items()}
+EXAMPLE_PATIENT = example_of(PatientSchema)
 
 PatientColumnsSchema = columns_of(PatientSchema, "The patients to assess, one list per field, all of the same length.")
 EXAMPLE_COLUMNS = example_columns(PatientSchema, [EXAMPLE_PATIENT, {**EXAMPLE_PATIENT, "glucose": 165, "age": 51}])
@@ -89,13 +85,13 @@ class DiagnosisSchema(StrictSchema):
 
 class DiagnoseResultSchema(DiagnosisSchema):
     disclaimer = fields.String(required=True)
-    model = fields.Nested(ModelRefSchema, required=True)
+    model = model_ref()
 
 
 class DiagnoseBatchResultSchema(StrictSchema):
     results = fields.List(fields.Nested(DiagnosisSchema), required=True)
     disclaimer = fields.String(required=True)
-    model = fields.Nested(ModelRefSchema, required=True)
+    model = model_ref()
 
 
 class DiagnoseColumnsResultSchema(StrictSchema):
@@ -113,7 +109,7 @@ class DiagnoseColumnsResultSchema(StrictSchema):
         "as in /diagnose's factors (which are the 3 largest of these); null where abstained.", nullable=True), required=True)
     warnings = column_warnings()
     disclaimer = fields.String(required=True)
-    model = fields.Nested(ModelRefSchema, required=True)
+    model = model_ref()
 
 
 class DiagnoseSettingsSchema(StrictSchema):

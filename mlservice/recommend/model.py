@@ -10,16 +10,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import fitting, topk
-from .votes import Description, MarksPool, Rows, explain, gather, sorted_unique, unseen_sums
+from .catalog import CatalogLookups
+from .votes import Description, MarksPool, Rows, gather, votes_for, sorted_unique, unseen_sums
 
 #: Attributes serving derives from the fitted ones on first use; never pickled.
 _SERVING = ("_marks_pool",)
-#: A ranking: (item ids, scores), best first; with ``explain=True``, also their ``Description``.
+#: A ranking: (item ids, scores), best first; with ``with_reasons=True``, also their ``Description``.
 Ranking = tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, Description]
 _NO_SEEDS = np.empty(0, dtype=np.int64)
 
 
-class ItemKNNRecommender:
+class ItemKNNRecommender(CatalogLookups):
     """Recommends items that co-occur with what a user liked (item-item cosine).
 
     Similarity uses implicit feedback (any rating means "chose to watch"):
@@ -52,8 +53,8 @@ class ItemKNNRecommender:
     popularity lists, so a filtered request still costs O(neighbours + k), and
     equals ranking the filtered catalog.
 
-    Explanations (``explain``; ``describe`` adds titles): an item's score is its
-    similarity votes plus its popularity part; ``explain`` gives the votes and
+    Explanations (``votes_for``; ``describe`` adds titles): an item's score is its
+    similarity votes plus its popularity part; ``votes_for`` gives the votes and
     the seed that cast the largest one, from the rows the ranking just read.
     """
 
@@ -131,127 +132,85 @@ class ItemKNNRecommender:
         index = fitting.genre_index(self.genres_, self.popular_order_)
         self.genre_names_, self.genre_bits_, self.genre_indptr_, self.genre_popular_ = index
 
-    @property
-    def n_items(self) -> int:
-        return len(self.item_ids_)
-
-    @property
-    def n_users(self) -> int:
-        return len(self.user_ids_)
-
-    def has_user(self, user_id: int) -> bool:
-        return self._user_row(user_id) >= 0
-
-    def unknown_items(self, item_ids: Sequence[int]) -> list[int]:
-        """Ids not in the catalog, deduplicated, in the order given."""
-        ids = list(dict.fromkeys(int(i) for i in item_ids))
-        return [i for i, pos in zip(ids, self._positions(ids)) if pos < 0]
-
-    def title(self, item_id: int) -> str:
-        return str(self.titles_[self._position(item_id)])
-
-    def year(self, item_id: int) -> int | None:
-        year = int(self.years_[self._position(item_id)])
-        return year or None
-
-    def genres(self, item_id: int) -> list[str]:
-        text = str(self.genres_[self._position(item_id)])
-        return text.split("|") if text else []
-
-    def rated_items(self, user_id: int) -> np.ndarray:
-        """Ids of the items a known user rated (empty for an unknown user)."""
-        rated, _ = self._user_ratings(self._user_row(user_id))
-        return self.item_ids_[rated]
-
-    def liked_by(self, user_id: int) -> np.ndarray:
-        """Ids of the items a known user rated at or above the like threshold: their seeds."""
-        return self.item_ids_[self._liked_positions(self._user_row(user_id))]
-
-    def raters(self, item_ids: Sequence[int]) -> np.ndarray:
-        """How many users rated each item (0 for an unknown id)."""
-        positions = self._positions(item_ids)
-        counts = np.rint(self.popularity_[np.maximum(positions, 0)] * self.n_users).astype(np.int64)
-        return np.where(positions >= 0, counts, 0)
-
     def recommend_for_user(
         self, user_id: int, k: int, genres: Sequence[str] | None = None, exclude: Sequence[int] = (),
-        explain: bool = False,
+        with_reasons: bool = False,
     ) -> Ranking:
         """Top-k unseen items for a known user; popularity for an unknown one.
 
-        With ``explain``, also ``describe(liked_by(user_id), items)``, from the rows the ranking read.
+        With ``with_reasons``, also ``describe(liked_by(user_id), items)``, from the rows the ranking read.
         """
         row = self._user_row(user_id)
         if row < 0:
-            return self.popular(k, exclude, genres, explain)
+            return self.popular(k, exclude, genres, with_reasons)
         rated, ratings = self._user_ratings(row)
         seen = sorted_unique(np.concatenate([rated, self._known(exclude)])) if len(exclude) else rated
-        return self._recommend(rated[ratings >= self.like_threshold_], seen, k, self._mask(genres), explain)
+        return self._recommend(rated[ratings >= self.like_threshold_], seen, k, self._mask(genres), with_reasons)
 
     def recommend_for_items(
         self, liked: Sequence[int], k: int, genres: Sequence[str] | None = None, exclude: Sequence[int] = (),
-        explain: bool = False,
+        with_reasons: bool = False,
     ) -> Ranking:
         """Top-k items for someone who liked ``liked``; unknown ids are ignored.
 
-        With ``explain``, also ``describe(liked, items)``, from the rows the ranking read.
+        With ``with_reasons``, also ``describe(liked, items)``, from the rows the ranking read.
         """
         positions = self._known(liked)
         seen = sorted_unique(np.concatenate([positions, self._known(exclude)])) if len(exclude) else positions
-        return self._recommend(positions, seen, k, self._mask(genres), explain)
+        return self._recommend(positions, seen, k, self._mask(genres), with_reasons)
 
     def popular(
-        self, k: int, exclude: Sequence[int] = (), genres: Sequence[str] | None = None, explain: bool = False
+        self, k: int, exclude: Sequence[int] = (), genres: Sequence[str] | None = None, with_reasons: bool = False
     ) -> Ranking:
         """Most-rated items (score: share of users who rated it), minus ``exclude``; with
-        ``explain``, also their ``describe([], items)`` (no seed voted for any)."""
+        ``with_reasons``, also their ``describe([], items)`` (no seed voted for any)."""
         excluded = self._known(exclude)
         with self._marks().borrowed() as marks:
             marks.write(excluded, 1)
             head = self._most_popular(max(int(k), 0), len(excluded), self._mask(genres), marks.array)
         ranked = self.item_ids_[head], self.popularity_[head].astype(np.float64)
-        return (*ranked, self._described(_NO_SEEDS, head)) if explain else ranked
+        return (*ranked, self._described(_NO_SEEDS, head)) if with_reasons else ranked
 
-    def explain(self, seeds: Sequence[int], items: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def votes_for(self, seeds: Sequence[int], items: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per item: the similarity votes ``seeds`` gave it (its score minus the popularity
         part), the seed that gave the largest vote (-1: none; ties: lower id) and how many
         seeds voted. O(|seeds| n_neighbors + k)."""
-        votes, best, voters = self._explain(self._known(seeds), self._known_positions(items))
+        votes, best, voters = self._votes_for(self._known(seeds), self._known_positions(items))
         return votes, np.where(best >= 0, self.item_ids_[best], -1), voters
 
     def describe(self, seeds: Sequence[int], items: Sequence[int]) -> Description:
-        """``explain`` plus the titles a response shows, looking each list of ids up once."""
+        """``votes_for`` plus the titles a response shows, looking each list of ids up once."""
         return self._described(self._known(seeds), self._known_positions(items))
 
     def _described(self, sources: np.ndarray, positions: np.ndarray, rows: Rows | None = None) -> Description:
         """``describe`` on catalog positions; ``rows``: the sources' rows, when the caller just read them."""
-        votes, best, voters = self._explain(sources, positions, rows)
+        votes, best, voters = self._votes_for(sources, positions, rows)
         because = np.where(best >= 0, self.item_ids_[best], -1).tolist()
         titles = [str(t) for t in self.titles_[positions]]
         named = [str(t) for t in self.titles_[best]]  # best -1: the last title, dropped below
         return Description(titles, votes.tolist(), because, [t if b >= 0 else None for b, t in zip(because, named)],
                            voters.tolist())
 
-    def _explain(
+    def _votes_for(
         self, sources: np.ndarray, positions: np.ndarray, rows: Rows | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``explain`` on catalog positions; the top-voting seed as a position (-1: none)."""
+        """``votes_for`` on catalog positions; the top-voting seed as a position (-1: none)."""
         if len(sources) == 0:
             n = len(positions)
             return np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64)
         with self._marks().borrowed() as marks:
-            votes, best, voters = explain(self._rows(sources) if rows is None else rows, positions, marks)
+            votes, best, voters = votes_for(self._rows(sources) if rows is None else rows, positions, marks)
         return votes, np.where(best >= 0, sources[best], -1), voters
 
     def _recommend(
-        self, seeds: np.ndarray, seen: np.ndarray, k: int, mask: np.uint64 | None = None, explain: bool = False
+        self, seeds: np.ndarray, seen: np.ndarray, k: int, mask: np.uint64 | None = None, with_reasons: bool = False
     ) -> Ranking:
         """Score only the items that got votes plus the k most popular others.
 
         Unvoted items score ``prior * popularity``, so no unvoted item outside
         the k most popular can beat them: the result equals ranking the whole
         (filtered) catalog, at a cost set by the seeds' neighbours, not the
-        catalog size. With ``explain``, the ranked items' description comes
+        catalog size. With ``with_reasons``, the ranked items' description comes
         from the same rows.
         """
         k = max(int(k), 0)
@@ -268,11 +227,11 @@ class ItemKNNRecommender:
             candidates = np.concatenate([voted, others])
             prior = self.popularity_[candidates] / self.popularity_[self.popular_order_[0]]
             scores = self.popularity_weight * prior
-            scores[: len(votes)] += votes  # votes + prior part, as ``explain`` splits them
+            scores[: len(votes)] += votes  # votes + prior part, as ``votes_for`` splits them
             top = self._top_k(candidates, scores, k)
             positions, scores = candidates[top], scores[top]
         ranked = self.item_ids_[positions], scores
-        return (*ranked, self._described(seeds, positions, rows)) if explain else ranked
+        return (*ranked, self._described(seeds, positions, rows)) if with_reasons else ranked
 
     def _rows(self, positions: np.ndarray) -> Rows:
         """The neighbours and similarities of the items at ``positions``, item by item."""
@@ -300,58 +259,3 @@ class ItemKNNRecommender:
         if pool is None or pool.size != self.n_items:
             pool = self._marks_pool = MarksPool(self.n_items)
         return pool
-
-    def _positions(self, item_ids: Sequence[int]) -> np.ndarray:
-        """Catalog positions of ``item_ids``; -1 where unknown."""
-        return _lookup(self.item_ids_, item_ids)
-
-    def _known(self, item_ids: Sequence[int]) -> np.ndarray:
-        """Sorted unique catalog positions of the known ids among ``item_ids``."""
-        positions = self._positions(item_ids)
-        return sorted_unique(positions[positions >= 0])
-
-    def _known_positions(self, item_ids: Sequence[int]) -> np.ndarray:
-        """Catalog positions of ``item_ids`` in order; every id must be known."""
-        positions = self._positions(item_ids)
-        if len(positions) and positions.min() < 0:
-            raise KeyError("unknown item id")
-        return positions
-
-    def _mask(self, genres: Sequence[str] | None) -> np.uint64 | None:
-        """The genre bit mask of ``genres`` (unknown names add nothing); None: no filter."""
-        if genres is None:
-            return None
-        bits = {name: b for b, name in enumerate(self.genre_names_)}
-        return np.uint64(sum(1 << bits[g] for g in set(genres) if g in bits))
-
-    def _user_ratings(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """(sorted catalog positions, ratings) of user ``row``'s rated items; empty for row -1."""
-        if row < 0:
-            return np.empty(0, dtype=np.int64), np.empty(0)
-        start, end = self.user_items_.indptr[row : row + 2].tolist()
-        return self.user_items_.indices[start:end], self.user_items_.data[start:end]
-
-    def _liked_positions(self, row: int) -> np.ndarray:
-        """Sorted catalog positions of the items user ``row`` liked (empty for row -1)."""
-        rated, ratings = self._user_ratings(row)
-        return rated[ratings >= self.like_threshold_]
-
-    def _position(self, item_id: int) -> int:
-        pos = int(self._positions([item_id])[0])
-        if pos < 0:
-            raise KeyError(item_id)
-        return pos
-
-    def _user_row(self, user_id: int) -> int:
-        """The user's row, -1 if unknown (one scalar search; a known user's request makes three)."""
-        ids = self.user_ids_
-        row = int(ids.searchsorted(user_id))
-        return row if row < len(ids) and ids[row] == user_id else -1
-
-
-def _lookup(sorted_ids: np.ndarray, ids: Sequence[int]) -> np.ndarray:
-    wanted = np.asarray(ids, dtype=np.int64).ravel()
-    if len(sorted_ids) == 0:
-        return np.full(len(wanted), -1, dtype=np.int64)
-    pos = np.minimum(sorted_ids.searchsorted(wanted), len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos] == wanted, pos, -1)

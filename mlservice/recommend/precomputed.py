@@ -35,7 +35,7 @@ _DTYPES = (np.int64, np.float64, object, np.float64, np.int64, object, np.int64)
 
 class UserRankings(NamedTuple):
     """Per user id (sorted), the rows ``starts[i]:starts[i+1]`` of each column: the
-    answer of ``recommend_for_user(id, depth, explain=True)``."""
+    answer of ``recommend_for_user(id, depth, with_reasons=True)``."""
 
     user_ids: np.ndarray
     starts: np.ndarray
@@ -72,7 +72,7 @@ def build(estimator: Any, depth: int) -> UserRankings:
     columns = [np.empty(capacity, dtype=dtype) for dtype in _DTYPES]
     starts = np.zeros(len(user_ids) + 1, dtype=np.int64)
     for row, user in enumerate(user_ids.tolist()):
-        items, scores, why = estimator.recommend_for_user(user, depth, explain=True)
+        items, scores, why = estimator.recommend_for_user(user, depth, with_reasons=True)
         start, end = int(starts[row]), int(starts[row]) + len(items)
         for column, values in zip(columns, (items, scores, *why)):
             column[start:end] = values
@@ -86,7 +86,7 @@ def checked(table: UserRankings, estimator: Any) -> bool:
     picks = np.linspace(0, len(table.user_ids) - 1, min(_CHECKED_USERS, len(table.user_ids))).astype(int)
     for user_id in table.user_ids[np.unique(picks)].tolist():
         for k in (*_CHECK_K, table.depth):
-            if not _same(table.get(user_id, k), estimator.recommend_for_user(user_id, k, explain=True)):
+            if not _same(table.get(user_id, k), estimator.recommend_for_user(user_id, k, with_reasons=True)):
                 return False
     return True
 

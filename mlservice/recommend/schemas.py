@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from mlservice.schemas.base import StrictSchema
 from mlservice.schemas.fields import BoundedList, category, StrictInteger
-from mlservice.schemas.responses import ModelRefSchema, ood_warnings
+from mlservice.schemas.responses import model_ref, ood_warnings
 
 MAX_K = 100
 MAX_LIKED = 100
@@ -84,7 +84,7 @@ class RecommendResultSchema(StrictSchema):
     )
     items = fields.List(fields.Nested(ItemSchema), required=True, metadata={"description": "Best first; never an item the user already rated or liked, or excluded, and only the requested genres."})
     warnings = ood_warnings()
-    model = fields.Nested(ModelRefSchema, required=True)
+    model = model_ref()
 
 
 class RecommendSettingsSchema(StrictSchema):

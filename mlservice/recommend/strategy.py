@@ -23,10 +23,10 @@ def rank(estimator: Any, query: dict[str, Any], with_reasons: bool = False) -> t
     if query.get("exclude_items"):
         filters["exclude"] = query["exclude_items"]
     if "liked_items" in query:
-        return "item_similarity", *estimator.recommend_for_items(query["liked_items"], k, explain=with_reasons, **filters)
+        return "item_similarity", *estimator.recommend_for_items(query["liked_items"], k, with_reasons=with_reasons, **filters)
     if estimator.has_user(query["user_id"]):
-        return "collaborative", *estimator.recommend_for_user(query["user_id"], k, explain=with_reasons, **filters)
-    return "popularity", *estimator.popular(k, explain=with_reasons, **filters)
+        return "collaborative", *estimator.recommend_for_user(query["user_id"], k, with_reasons=with_reasons, **filters)
+    return "popularity", *estimator.popular(k, with_reasons=with_reasons, **filters)
 
 
 def golden_mismatches(estimator: Any, golden: tuple[dict[str, Any], ...]) -> int:

@@ -35,7 +35,7 @@ class Rows(NamedTuple):
 
 
 class Description(NamedTuple):
-    """Per item, as a response shows it: ``explain`` plus titles (None: no seed voted)."""
+    """Per item, as a response shows it: ``votes_for`` plus titles (None: no seed voted)."""
 
     titles: list[str]
     votes: list[float]
@@ -143,13 +143,13 @@ def unseen_sums(rows: Rows, seen: np.ndarray, marks: Marks) -> tuple[np.ndarray,
     return columns[first], sums[first + 1], marks.array
 
 
-def explain(rows: Rows, items: np.ndarray, marks: Marks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def votes_for(rows: Rows, items: np.ndarray, marks: Marks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per item of ``items`` (catalog positions): the sum of the rows' values in its column
     (added row by row, as ``unseen_sums`` does), the first row holding the largest one
     (-1: none) and how many rows hold a nonzero one."""
     if len(set(items.tolist())) < len(items):  # an item listed twice: the same answer twice
         unique, copy_of = np.unique(items, return_inverse=True)
-        votes, best, voters = explain(rows, unique, marks)
+        votes, best, voters = votes_for(rows, unique, marks)
         return votes[copy_of], best[copy_of], voters[copy_of]
     n = len(items)
     marks.write(items, np.arange(1, n + 1))

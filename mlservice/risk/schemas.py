@@ -11,8 +11,8 @@ from marshmallow import fields, validate, validates_schema, ValidationError
 from mlservice.schemas.columns import column_warnings, columns_of, contributions_of, example_columns
 from mlservice.risk.reasons import MAX_REASONS
 from mlservice.schemas.base import batch_of, StrictSchema
-from mlservice.schemas.fields import category, Column, feature, StrictFloat, StrictInteger, SUBJECT_KEY
-from mlservice.schemas.responses import ModelRefSchema, ood_warnings
+from mlservice.schemas.fields import category, Column, example_of, feature, StrictFloat, StrictInteger, subject_key
+from mlservice.schemas.responses import model_ref, ood_warnings
 
 HOME = ["ignore", "other", "owner", "parents", "priv", "rent"]
 MARITAL = ["divorced", "married", "separated", "single", "widow"]
@@ -24,11 +24,7 @@ MONEY = validate.Range(min=0, max=100_000_000)
 class ApplicantSchema(StrictSchema):
     """One loan applicant."""
 
-    applicant_id = fields.String(
-        validate=SUBJECT_KEY,
-        metadata={"description": "Optional opaque key: the same applicant always meets the same model version "
-                  "during a canary. Not a model input; never logged.", "example": "a-1042"},
-    )
+    applicant_id = subject_key("applicant", example="a-1042")
     seniority = feature(StrictInteger, "Seniority", "Years with the current employer.", example=9, validate=validate.Range(0, 80))
     home = feature(fields.String, "Home", f"Housing: one of {', '.join(HOME)}.", example="rent", required=False, validate=category(HOME))
     time = feature(StrictInteger, "Time", "Requested loan term, in months.", example=60, validate=validate.Range(1, 480))
@@ -46,7 +42,7 @@ class ApplicantSchema(StrictSchema):
 
 ApplicantBatchSchema = batch_of(ApplicantSchema, "Applicants to assess, in order.")
 
-EXAMPLE_APPLICANT = {name: f.metadata["example"] for name, f in ApplicantSchema().fields.items()}
+EXAMPLE_APPLICANT = example_of(ApplicantSchema)
 
 ApplicantColumnsSchema = columns_of(ApplicantSchema, "The applicants to assess, one list per field, all of the same length.")
 EXAMPLE_COLUMNS = example_columns(ApplicantSchema, [EXAMPLE_APPLICANT, {**EXAMPLE_APPLICANT, "home": None, "income": None, "records": "yes"}])
@@ -77,12 +73,12 @@ class AssessmentSchema(StrictSchema):
 
 
 class RiskResultSchema(AssessmentSchema):
-    model = fields.Nested(ModelRefSchema, required=True)
+    model = model_ref()
 
 
 class RiskBatchResultSchema(StrictSchema):
     results = fields.List(fields.Nested(AssessmentSchema), required=True)
-    model = fields.Nested(ModelRefSchema, required=True)
+    model = model_ref()
 
 
 class RiskColumnsResultSchema(StrictSchema):
@@ -100,7 +96,7 @@ class RiskColumnsResultSchema(StrictSchema):
         ApplicantSchema, "Every field's change to each applicant's log-odds of default compared with a typical "
         "applicant, as in /risk's reasons (which are the largest positive ones).", nullable=False), required=True)
     warnings = column_warnings()
-    model = fields.Nested(ModelRefSchema, required=True)
+    model = model_ref()
 
 
 class RiskSettingsSchema(StrictSchema):

@@ -153,6 +153,20 @@ def feature(
     )
 
 
+def subject_key(subject: str, example: str) -> fields.String:
+    """The optional key that routes one ``subject`` to one canary version; never a model input, never logged."""
+    return fields.String(
+        validate=SUBJECT_KEY,
+        metadata={"description": f"Optional opaque key: the same {subject} always meets the same model version "
+                  "during a canary. Not a model input; never logged.", "example": example},
+    )
+
+
+def example_of(schema: type[ma.Schema]) -> dict[str, Any]:
+    """A request body made of each field's documented example."""
+    return {name: f.metadata["example"] for name, f in schema().fields.items()}
+
+
 def category(choices: list[str]) -> validate.OneOf:
     """One of a closed set; the message lists the choices, never the submitted value."""
     return validate.OneOf(choices, error="Must be one of: {choices}.")

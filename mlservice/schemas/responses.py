@@ -15,6 +15,11 @@ class ModelRefSchema(ma.Schema):
     digest = fields.String(required=True, metadata={"description": "First 12 hex digits of the artifact's SHA-256."})
 
 
+def model_ref() -> fields.Nested:
+    """The ``model`` every prediction answer carries."""
+    return fields.Nested(ModelRefSchema, required=True)
+
+
 class ErrorSchema(ma.Schema):
     """The one error shape (documentation only: errors are built in ``mlservice.errors``)."""
 
