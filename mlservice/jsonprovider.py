@@ -21,15 +21,18 @@ from typing import Any
 import numpy as np
 import orjson
 from flask import Flask, Response
-from flask.json.provider import DefaultJSONProvider, _default
+from flask.json.provider import DefaultJSONProvider
 
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 _OPTIONS = _PASSTHROUGH | orjson.OPT_SERIALIZE_NUMPY
 
 
+_FLASK_DEFAULT = DefaultJSONProvider.default
+
+
 def _converted(obj: Any) -> Any:
     """Flask's conversions, plus arrays as lists for the standard library (orjson writes them itself)."""
-    return obj.tolist() if isinstance(obj, np.ndarray) else _default(obj)
+    return obj.tolist() if isinstance(obj, np.ndarray) else _FLASK_DEFAULT(obj)
 
 
 class OrjsonProvider(DefaultJSONProvider):
@@ -44,6 +47,7 @@ class OrjsonProvider(DefaultJSONProvider):
         return self._bytes(obj).decode()
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
+        # Flask's own argument handling and app reference (private to JSONProvider; no public equivalent).
         obj = self._prepare_response_obj(args, kwargs)
         if (self.compact is None and self._app.debug) or self.compact is False:  # Flask's pretty-printing
             return super().response(obj)

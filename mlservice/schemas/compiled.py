@@ -104,7 +104,7 @@ def _load_object(c: _Compiler, schema: ma.Schema) -> str:
 def _schema_checks(c: _Compiler, schema: ma.Schema) -> list[str]:
     """Each ``validates_schema`` method on the loaded ``out``, called as marshmallow calls it."""
     lines = []
-    for attr, many, options in schema._hooks[VALIDATES_SCHEMA]:
+    for attr, many, options in _hooks(schema).get(VALIDATES_SCHEMA, ()):
         if many or options.get("pass_original"):
             raise Unsupported(f"{attr}: a collection or original-data schema check")
         check = c.const(getattr(schema, attr))
@@ -212,10 +212,16 @@ def _dump_value(c: _Compiler, field: fields.Field) -> list[str]:
 
 def _plain(schema: ma.Schema, allowed: frozenset[str] | set[str] = frozenset()) -> None:
     """No hooks but ``allowed`` ones, default attribute access, plain dicts."""
-    if any(hooks for tag, hooks in schema._hooks.items() if tag not in allowed):
+    if any(hooks for tag, hooks in _hooks(schema).items() if tag not in allowed):
         raise Unsupported("schema hooks")
     if type(schema).get_attribute is not ma.Schema.get_attribute or schema.dict_class is not dict:
         raise Unsupported("custom attribute access or dict class")
+
+
+def _hooks(schema: ma.Schema) -> dict[str, Any]:
+    """The schema's decorated hooks by tag: marshmallow keeps them private (``Schema._hooks``) and
+    offers no public listing; compiling a schema must know them, to reproduce or refuse them."""
+    return schema._hooks
 
 
 def plain_field(name: str, field: fields.Field) -> None:
