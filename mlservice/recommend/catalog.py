@@ -15,6 +15,14 @@ from .votes import sorted_unique
 class CatalogLookups:
     """Id and position lookups over the fitted ``item_ids_``, ``user_ids_`` and ``user_items_``."""
 
+    def _check_arrays(self) -> None:
+        """CSR matrices well formed, similarity n_items x n_items, ratings n_users x n_items."""
+        for name, rows in (("similarity_", self.n_items), ("user_items_", self.n_users)):
+            matrix = getattr(self, name)
+            matrix.check_format(full_check=True)
+            if matrix.shape != (rows, self.n_items):
+                raise ValueError(f"{name} has shape {matrix.shape}, not {(rows, self.n_items)}")
+
     @property
     def n_items(self) -> int:
         return len(self.item_ids_)

@@ -115,3 +115,11 @@ def genre_lists(bits: np.ndarray, popular_order: np.ndarray, n_genres: int) -> t
     indptr = np.concatenate([[0], np.cumsum([len(o) for o in ordered], dtype=np.int64)])
     popular = np.concatenate(ordered).astype(np.int64) if ordered else np.empty(0, dtype=np.int64)
     return indptr, popular
+
+
+def popularity_order(share: np.ndarray, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions by popularity, then item id; each position's rank in that order): the order that breaks all ties."""
+    order = np.lexsort((item_ids, -share))
+    rank = np.empty(len(share), dtype=np.int64)
+    rank[order] = np.arange(len(share))
+    return order, rank

@@ -81,14 +81,6 @@ class ItemKNNRecommender(CatalogLookups):
         if "similarity_" in state:
             self._check_arrays()
 
-    def _check_arrays(self) -> None:
-        """CSR matrices well formed, similarity n_items x n_items, ratings n_users x n_items."""
-        for name, rows in (("similarity_", self.n_items), ("user_items_", self.n_users)):
-            matrix = getattr(self, name)
-            matrix.check_format(full_check=True)
-            if matrix.shape != (rows, self.n_items):
-                raise ValueError(f"{name} has shape {matrix.shape}, not {(rows, self.n_items)}")
-
     def fit(
         self,
         user_ids: Sequence[int],
@@ -123,9 +115,7 @@ class ItemKNNRecommender(CatalogLookups):
     def _fit_popularity(self, share: np.ndarray) -> None:
         """Share of users who rated each item, and the order that breaks all ties."""
         self.popularity_ = share
-        self.popular_order_ = np.lexsort((self.item_ids_, -share))
-        self.popularity_rank_ = np.empty(len(share), dtype=np.int64)
-        self.popularity_rank_[self.popular_order_] = np.arange(len(share))
+        self.popular_order_, self.popularity_rank_ = fitting.popularity_order(share, self.item_ids_)
 
     def _fit_genres(self) -> None:
         """A genre bit mask per item, and each genre's items in popularity order."""
