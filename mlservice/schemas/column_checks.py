@@ -109,14 +109,14 @@ class CategoryCheck:
 
 
 def check_for(field: fields.Field) -> Check:
-    """The check of a plain row-schema field, or :class:`Unsupported`.
+    """The check of a row-schema field the compiled row pass also takes, or :class:`Unsupported`.
 
-    "Plain" is the compiled row pass's own test (``compiled.plain_field``: no
+    That is the compiled pass's own test (``compiled.require_compilable_field``: no
     ``data_key``/``attribute``, no field hooks), and a missing value must load as
     ``None``, which a column holds as NaN or ``None``.
     """
     try:
-        compiled.plain_field(field.name or "field", field)
+        compiled.require_compilable_field(field.name or "field", field)
     except compiled.Unsupported as exc:
         raise Unsupported(str(exc)) from None
     if field.load_default not in (ma.missing, None):

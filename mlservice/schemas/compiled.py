@@ -83,12 +83,12 @@ class _Compiler:
 
 
 def _load_object(c: _Compiler, schema: ma.Schema) -> str:
-    _plain(schema, allowed={VALIDATES_SCHEMA})
+    _require_compilable_schema(schema, allowed={VALIDATES_SCHEMA})
     items = list(schema.load_fields.items())
     body = [f"if type(v) is not dict or not v.keys() <= {c.const(frozenset(n for n, _ in items))}: raise Reject",
             "data = v", "out = {}"]
     for name, field in items:
-        plain_field(name, field)
+        require_compilable_field(name, field)
         if callable(field.load_default):
             raise Unsupported(f"{name}: callable load_default")
         key = repr(name)
@@ -132,7 +132,7 @@ def _convert(c: _Compiler, field: fields.Field) -> list[str]:
     if kind is fields.Nested and not field.many and not field.schema.many:
         return [f"v = {_load_object(c, field.schema)}(v)"]
     if kind in (fields.List, BoundedList):
-        plain_field("list item", field.inner)
+        require_compilable_field("list item", field.inner)
         item = c.define("item", [*_load_value(c, field.inner), "return v"])
         lengths = [v for v in field.validators if type(v) is validate.Length] if kind is BoundedList else []
         return ["if type(v) is not list: raise Reject", *_validators(c, lengths), f"v = [{item}(x) for x in v]"]
@@ -169,10 +169,10 @@ def _validators(c: _Compiler, validators: list[Any]) -> list[str]:
 
 
 def _dump_object(c: _Compiler, schema: ma.Schema) -> str:
-    _plain(schema)
+    _require_compilable_schema(schema)
     body = ["if type(v) is not dict: raise Reject", "obj = v", "out = {}"]
     for name, field in schema.dump_fields.items():
-        plain_field(name, field)
+        require_compilable_field(name, field)
         if field.dump_default is not MISSING:
             raise Unsupported(f"{name}: dump_default")
         key = repr(name)
@@ -197,7 +197,7 @@ def _dump_value(c: _Compiler, field: fields.Field) -> list[str]:
     elif kind is fields.Nested and not field.many and not field.schema.many:
         lines = [f"v = {_dump_object(c, field.schema)}(v)"]
     elif kind is fields.List:
-        plain_field("list item", field.inner)
+        require_compilable_field("list item", field.inner)
         item = c.define("item", [*_dump_value(c, field.inner), "return v"])
         lines = ["if type(v) is not list: raise Reject", f"v = [{item}(x) for x in v]"]
     elif kind is Column:  # its own one-pass dump is what marshmallow calls too
@@ -210,7 +210,7 @@ def _dump_value(c: _Compiler, field: fields.Field) -> list[str]:
 # -- what is compiled ------------------------------------------------------------------
 
 
-def _plain(schema: ma.Schema, allowed: frozenset[str] | set[str] = frozenset()) -> None:
+def _require_compilable_schema(schema: ma.Schema, allowed: frozenset[str] | set[str] = frozenset()) -> None:
     """No hooks but ``allowed`` ones, default attribute access, plain dicts."""
     if any(hooks for tag, hooks in _hooks(schema).items() if tag not in allowed):
         raise Unsupported("schema hooks")
@@ -224,7 +224,7 @@ def _hooks(schema: ma.Schema) -> dict[str, Any]:
     return schema._hooks
 
 
-def plain_field(name: str, field: fields.Field) -> None:
+def require_compilable_field(name: str, field: fields.Field) -> None:
     """Input key, output key and attribute are all the field's name; no field hooks."""
     if field.data_key is not None or field.attribute is not None or "." in name:
         raise Unsupported(f"{name}: data_key, attribute or dotted name")

@@ -69,11 +69,11 @@ class Column(fields.List):
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> list[Any] | np.ndarray | None:
         if value is None:
             return None
-        plain = self.plain(value)
-        return plain if plain is not None else super()._serialize(value, attr, obj, **kwargs)
+        values = self.json_values(value)
+        return values if values is not None else super()._serialize(value, attr, obj, **kwargs)
 
-    def plain(self, value: Any) -> list[Any] | np.ndarray | None:
-        """``value`` as JSON values (a list, or finite float64s) without a call per value; None: not plain."""
+    def json_values(self, value: Any) -> list[Any] | np.ndarray | None:
+        """``value`` as JSON values (a list, or finite float64s) without a call per value; None: it needs one."""
         inner = self.inner
         if type(inner) in (fields.Float, StrictFloat) and not inner.as_string:
             return _json_floats(value, inner.allow_none) if _array_of(value, "fiu") else None
