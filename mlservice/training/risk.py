@@ -42,7 +42,6 @@ CATEGORICAL = ("Home", "Marital", "Records", "Job")
 N_BINS = 6
 #: Spline knots per numeric feature, uniform on its quantile transform.
 N_KNOTS = 5
-N_GOLDEN = 8
 #: Age bands for the per-group metrics in the card: edges and labels.
 AGE_BANDS = ((25, 35, 50), ("<25", "25-34", "35-49", "50+"))
 
@@ -159,7 +158,7 @@ def _golden_rows(rows: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     """Golden rows include one without Income and one without a category."""
     missing = np.equal(rows, None)
     no_category = missing[:, [NAMES.index(name) for name in CATEGORICAL]].any(axis=1)
-    return common.pick_golden(y, N_GOLDEN, seed, [missing[:, NAMES.index("Income")], no_category])
+    return common.pick_golden(y, common.N_GOLDEN, seed, [missing[:, NAMES.index("Income")], no_category])
 
 
 def _card(
