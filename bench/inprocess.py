@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mlservice.recommend.service import explained_ranking
+from mlservice.recommend.service import ranking_with_reasons
 from mlservice.scoring.classifier import positive_probability
 from mlservice.registry.model import LoadedModel
 
@@ -74,7 +74,7 @@ def _golden(model: LoadedModel, n: int | None = None) -> list[list[Any]]:
 
 def top10(estimator: Any, queries: list[dict[str, Any]]) -> float:
     """Mean microseconds per top-10 request over ``queries``: the ranking and its reasons, as served."""
-    return per_call(lambda: [explained_ranking(estimator, q) for q in queries]) / len(queries) * 1e6
+    return per_call(lambda: [ranking_with_reasons(estimator, q) for q in queries]) / len(queries) * 1e6
 
 
 def queries(estimator: Any, n: int = 20, seed: int = 3) -> list[dict[str, Any]]:
