@@ -3,12 +3,14 @@
 #   make test  - install (with dev and training extras) and run the whole suite
 #   make stack - nginx + two gunicorn replicas on http://127.0.0.1:8080 (configs, logs: run/)
 #   make train - install the training extra and retrain every model into run/artifacts/
+#   make image - build the OCI image (Containerfile) with podman or docker
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 LOCK    = constraints.txt
+IMAGE  ?=
 
-.PHONY: run stack train test system-deps stack-deps lock clean
+.PHONY: run stack train test image system-deps stack-deps lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,13 +43,21 @@ train: $(VENV)/.installed-train
 test: $(VENV)/.installed-dev system-deps
 	$(BIN)/pytest
 
+# The image: wheels from constraints.txt collected on the host, then Containerfile (docs/deployment.md).
+image: $(VENV)/.installed
+	PIP="$(BIN)/pip" scripts/build-image.sh $(IMAGE)
+
 # Debian packages, installed once when missing (needs root): the stack needs nginx and its
-# njs module (per-key rate limits); the tests also drive chromium (the docs page).
+# njs module (per-key rate limits); the tests also drive chromium (the docs page) and build
+# and run the image with podman (runc, and mmdebstrap for a base image from Debian's packages).
 NJS = /usr/lib/nginx/modules/ngx_http_js_module.so
+TEST_PACKAGES = nginx libnginx-mod-http-js chromium podman runc mmdebstrap uidmap
 stack-deps:
 	@command -v nginx >/dev/null 2>&1 && [ -f $(NJS) ] || scripts/install-system-deps.sh nginx libnginx-mod-http-js
 system-deps:
-	@command -v nginx >/dev/null 2>&1 && [ -f $(NJS) ] && command -v chromium >/dev/null 2>&1 || scripts/install-system-deps.sh nginx libnginx-mod-http-js chromium
+	@command -v nginx >/dev/null 2>&1 && [ -f $(NJS) ] && command -v chromium >/dev/null 2>&1 \
+	  && command -v podman >/dev/null 2>&1 && command -v mmdebstrap >/dev/null 2>&1 && [ -x /usr/sbin/runc ] \
+	  || scripts/install-system-deps.sh $(TEST_PACKAGES)
 
 lock:
 	{ echo "# Exact versions the committed artifacts were built and tested with (regenerate: make lock)."; \

@@ -52,7 +52,7 @@ class Defaults:
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Apply the four layers to ``app.config``."""
     app.config.from_object(Defaults)
-    path = Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE)).resolve()  # relative: to the current directory
+    path = absolute(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))  # relative: to the current directory
     if app.config.from_file(str(path), load=tomllib.load, text=False, silent=CONFIG_ENV not in os.environ):
         _resolve_relative(app, path.parent)
     app.config.from_prefixed_env("MLSERVICE")
@@ -64,7 +64,7 @@ def _resolve_relative(app: Flask, base: Path) -> None:
     """Paths in a config file are relative to that file; any other relative path to the current directory."""
     for key in PATH_KEYS:
         if app.config.get(key):
-            app.config[key] = str((base / app.config[key]).resolve())
+            app.config[key] = str(absolute(base / app.config[key]))
 
 
 def absolute_path_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -73,4 +73,14 @@ def absolute_path_env(env: Mapping[str, str]) -> dict[str, str]:
     For a process started in another directory (a replica, ``mlservice serve``):
     it must read the files the user named from where the user stands.
     """
-    return {**env, **{name: str(Path(env[name]).resolve()) for name in PATH_ENV if env.get(name)}}
+    return {**env, **{name: str(absolute(env[name])) for name in PATH_ENV if env.get(name)}}
+
+
+def absolute(path: str | Path) -> Path:
+    """``path`` made absolute and normalised, without following symlinks.
+
+    A mounted Kubernetes ConfigMap holds its files as symlinks into a timestamped folder
+    that the kubelet replaces on every update: a path resolved through them would name
+    the folder of the first version, which disappears at the next edit.
+    """
+    return Path(os.path.abspath(path))

@@ -2,7 +2,7 @@
 # Debian packages: scripts/install-system-deps.sh nginx libnginx-mod-http-js [chromium]
 # (the stack needs nginx and its njs module, for per-key rate limits; the tests also drive chromium).
 set -euo pipefail
-[ $# -gt 0 ] || set -- nginx libnginx-mod-http-js chromium
+[ $# -gt 0 ] || set -- nginx libnginx-mod-http-js chromium podman runc mmdebstrap uidmap
 packages=("$@")
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive

@@ -27,7 +27,7 @@ class LastGood:
     """``last-good-<config hash>.json``: one file per models config path."""
 
     def __init__(self, state_dir: Path, config_path: Path) -> None:
-        key = hashlib.sha256(str(config_path.resolve()).encode()).hexdigest()[:16]
+        key = hashlib.sha256(os.path.abspath(config_path).encode()).hexdigest()[:16]  # not through symlinks
         self.path = state_dir / f"last-good-{key}.json"
 
     def read(self) -> dict[str, DeploymentSpec]:
