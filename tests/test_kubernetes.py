@@ -8,6 +8,7 @@ gunicorn settings themselves, so a renamed setting, probe path or port fails her
 from __future__ import annotations
 
 import json
+import signal
 import re
 import shutil
 import subprocess
@@ -205,3 +206,33 @@ def test_swaps_are_configmap_edits_not_rollouts():
     kustomization = yaml.safe_load((MANIFESTS / "base" / "kustomization.yaml").read_text())
     [generator] = [g for g in kustomization["configMapGenerator"] if g["name"] == "mlservice-config"]
     assert generator["options"]["disableNameSuffixHash"] is True
+
+
+@pytest.mark.integration
+def test_the_error_backend_answers_in_the_error_shape_under_real_nginx(tmp_path):
+    """default.conf served by nginx itself, as the ingress controller's default backend calls it (X-Code)."""
+    import requests
+
+    from deploy.processes import NGINX, free_port, stop_process, wait_for_port
+
+    port = free_port()
+    conf = (MANIFESTS / "base" / "errors" / "default.conf").read_text().replace("listen 8080;", f"listen 127.0.0.1:{port};")
+    (tmp_path / "default.conf").write_text(conf)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{ access_log off; client_body_temp_path {tmp_path}; include {tmp_path}/default.conf; }}\n")
+    proc = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        wait_for_port(f"127.0.0.1:{port}", 10)
+        codes = one(rendered("base"), "Ingress")["metadata"]["annotations"]["nginx.ingress.kubernetes.io/custom-http-errors"]
+        for code in [*map(int, codes.split(",")), None]:
+            headers = {"X-Request-ID": "abc-123", **({"X-Code": str(code)} if code else {})}
+            response = requests.get(f"http://127.0.0.1:{port}/risk", headers=headers, timeout=5)
+            want = code or 404
+            assert response.status_code == want
+            assert response.headers["Content-Type"] == "application/json"
+            assert response.headers["X-Request-ID"] == "abc-123"
+            assert response.json() == {"code": want, "status": HTTPStatus(want).phrase, "message": render.NGINX_ERRORS[want]}
+    finally:
+        stop_process(proc, signal.SIGTERM, 10)
