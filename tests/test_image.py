@@ -168,3 +168,50 @@ def test_a_container_killed_under_load_costs_no_failed_request(fleet, app):
     assert load.total > 100 and load.failed() == 0
     assert containers[0].state() != "running"
     containers[0].start().wait_ready()
+
+
+def test_a_configmap_style_swap_across_two_containers_under_load_fails_no_request(image, tmp_path):
+    """The kubelet's layout bind-mounted into both containers at /etc/mlservice, edited under load through nginx."""
+    from mlservice.registry.artifact import folder_digest
+    from tests.kubelet import kubelet_update, models_toml
+
+    pins = {v: folder_digest(ROOT / "artifacts" / "diagnose" / v) for v in ("1.0.0", "1.1.0")}
+    folder = tmp_path / "configmap"
+    service = 'MODELS_CONFIG = "models.toml"\nMODELS_POLL_SECONDS = 1.0\n'
+    app_artifacts = Path("/app/artifacts")
+    kubelet_update(folder, {"service.toml": service, "models.toml": models_toml(app_artifacts, "1.0.0", pins["1.0.0"])}, 1)
+    folder.chmod(0o755)
+    mounted = {"volumes": [f"{folder}:/etc/mlservice:ro"], "env": {"MLSERVICE_CONFIG": "/etc/mlservice/service.toml"}}
+    containers = [Container(image, f"mlservice-test-swap-{i}", **mounted) for i in range(2)]
+    run_dir = tmp_path / "nginx"
+    nginx = Nginx(run_dir, render.NginxSettings(
+        listen=f"127.0.0.1:{free_port()}", upstreams=tuple(c.address for c in containers),
+        client_max_body_size=render.app_setting("MAX_CONTENT_LENGTH"), **UNLIMITED,
+        access_log=str(run_dir / "access.log"), error_log=str(run_dir / "error.log")))
+    try:
+        for container in containers:
+            container.start()
+        for container in containers:
+            container.wait_ready()
+        nginx.start()
+        body = {"pregnancies": 2, "glucose": 120, "blood_pressure": 72, "skin_thickness": 29, "bmi": 32.8,
+                "pedigree": 0.42, "age": 28}
+        with Load(lambda s: s.post(f"{nginx.url}/diagnose", json=body, timeout=20), threads=4, seconds=7) as load:
+            time.sleep(1.5)
+            kubelet_update(folder, {"service.toml": service,
+                                    "models.toml": models_toml(app_artifacts, "1.1.0", pins["1.1.0"])}, 2)
+            edited = time.monotonic()
+            time.sleep(3.5)  # two polls of every worker of both containers
+            settled = time.monotonic()
+        versions_after = {o.version for o in load.since(settled)}
+        first_new = min(o.at for o in load.results if o.version == "1.1.0") - edited
+        record("image: ConfigMap-style swap across two containers under load",
+               f"{load.failed()} failed of {load.total}; 1.1.0 first served {first_new:.2f} s after the rename")
+        assert load.total > 100 and load.failed() == 0
+        assert versions_after == {"1.1.0"}
+        for container in containers:
+            assert requests.get(f"{container.url}/readyz", timeout=5).json()["models"]["diagnose"] == "1.1.0"
+    finally:
+        nginx.stop()
+        for container in containers:
+            container.remove()
