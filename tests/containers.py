@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 import requests
 
-from deploy.processes import ROOT, free_port
+from deploy import render
+from deploy.processes import ROOT, Nginx, free_port
+from tests.stacks import UNLIMITED
 
 BASE = "localhost/python-base:bookworm"
 TAG = "localhost/mlservice:test"
@@ -109,3 +111,11 @@ class Container:
 
     def remove(self) -> None:
         podman("rm", "--force", "--time", "0", self.name, check=False)
+
+
+def nginx_in_front(run_dir: Path, containers: Sequence[Container]) -> Nginx:
+    """The project's nginx (not started) with ``containers`` as its upstreams, rate limits off."""
+    return Nginx(run_dir, render.NginxSettings(
+        listen=f"127.0.0.1:{free_port()}", upstreams=tuple(c.address for c in containers),
+        client_max_body_size=render.app_setting("MAX_CONTENT_LENGTH"), **UNLIMITED,
+        access_log=str(run_dir / "access.log"), error_log=str(run_dir / "error.log")))

@@ -16,12 +16,11 @@ from typing import Any
 import pytest
 import requests
 
-from deploy import render
-from deploy.processes import ROOT, Nginx, free_port, wait_for
-from tests.containers import Container, build_image, inspect
+from deploy.processes import ROOT, Nginx, wait_for
+from tests.containers import Container, build_image, inspect, nginx_in_front
 from tests.figures import record
 from tests.load import Load
-from tests.stacks import UNLIMITED, example
+from tests.stacks import example
 
 pytestmark = pytest.mark.integration
 #: Every prediction endpoint, each asked its documented example.
@@ -40,11 +39,7 @@ def image() -> str:
 def fleet(image: str, tmp_path_factory) -> Iterator[tuple[list[Container], Nginx]]:
     """Two containers of the image behind the project's nginx, all on 127.0.0.1."""
     containers = [Container(image, f"mlservice-test-{i}") for i in range(2)]
-    run_dir = tmp_path_factory.mktemp("nginx")
-    nginx = Nginx(run_dir, render.NginxSettings(
-        listen=f"127.0.0.1:{free_port()}", upstreams=tuple(c.address for c in containers),
-        client_max_body_size=render.app_setting("MAX_CONTENT_LENGTH"), **UNLIMITED,
-        access_log=str(run_dir / "access.log"), error_log=str(run_dir / "error.log")))
+    nginx = nginx_in_front(tmp_path_factory.mktemp("nginx"), containers)
     try:
         for container in containers:
             container.start()
@@ -183,11 +178,7 @@ def test_a_configmap_style_swap_across_two_containers_under_load_fails_no_reques
     folder.chmod(0o755)
     mounted = {"volumes": [f"{folder}:/etc/mlservice:ro"], "env": {"MLSERVICE_CONFIG": "/etc/mlservice/service.toml"}}
     containers = [Container(image, f"mlservice-test-swap-{i}", **mounted) for i in range(2)]
-    run_dir = tmp_path / "nginx"
-    nginx = Nginx(run_dir, render.NginxSettings(
-        listen=f"127.0.0.1:{free_port()}", upstreams=tuple(c.address for c in containers),
-        client_max_body_size=render.app_setting("MAX_CONTENT_LENGTH"), **UNLIMITED,
-        access_log=str(run_dir / "access.log"), error_log=str(run_dir / "error.log")))
+    nginx = nginx_in_front(tmp_path / "nginx", containers)
     try:
         for container in containers:
             container.start()
