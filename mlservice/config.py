@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ENV = "MLSERVICE_CONFIG"
 DEFAULT_CONFIG_FILE = ROOT / "configs" / "service.toml"
 #: Settings that name a file or folder; ``PATH_ENV`` are the variables that can give them.
-PATH_KEYS = ("MODELS_CONFIG", "API_KEYS_FILE", "MODELS_STATE_DIR")
+PATH_KEYS = ("MODELS_CONFIG", "API_KEYS_FILE", "MODELS_STATE_DIR", "ARTIFACT_CACHE_DIR")
 PATH_ENV = (CONFIG_ENV, *(f"MLSERVICE_{key}" for key in PATH_KEYS), "PROMETHEUS_MULTIPROC_DIR")
 
 
@@ -31,6 +31,10 @@ class Defaults:
     MODELS_STATE_DIR = None  # where workers share the last good deployments (default /dev/shm/mlservice)
     MAX_CONTENT_LENGTH = 1024 * 1024
     MODEL_MAX_BYTES = 1024**3  # a model file larger than this is refused unread (configs and cards: fixed caps)
+    ARTIFACT_CACHE_DIR = None  # where artifacts named by URL are kept, one folder per pin (default: $TMPDIR)
+    ARTIFACT_CACHE_MAX_BYTES = 4 * 1024**3  # beyond this, cached artifacts no config pins are removed
+    ARTIFACT_FETCH_TIMEOUT = 30.0  # seconds for a whole artifact; a slower store is a failed fetch
+    ARTIFACT_FETCH_RETRY_SECONDS = 10.0  # a failed fetch is tried again this often, while the config names it
     AUTH_ENABLED = False  # on in configs/production.toml
     API_KEYS_FILE = None  # TOML of key digests and scopes (see mlservice keys new)
     API_KEYS = None  # JSON list of {"id", "key", "scopes"} from a secret store (MLSERVICE_API_KEYS)

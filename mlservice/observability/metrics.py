@@ -68,6 +68,11 @@ SHADOW_PREDICTIONS = Counter(
 SHADOW_LATENCY = Histogram(
     "mlservice_shadow_latency_seconds", "Time the shadow version took per mirrored request.", ["model", "version"]
 )
+FETCH_FAILURES = Counter(
+    "mlservice_artifact_fetch_failures_total",
+    "Artifacts named by URL that could not be fetched, by model and reason (unreachable, timeout, missing, "
+    "partial, too_large, digest_mismatch, cache, error).", ["model", "reason"],
+)
 KEYS_RELOADS = Counter("mlservice_api_keys_reloads_total", "Reloads of the API keys file, by outcome.", ["outcome"])
 KEYS_LOADED = Gauge("mlservice_api_keys_loaded", "API keys each worker checks against (min over live workers).",
                     multiprocess_mode="livemin")
@@ -124,6 +129,10 @@ def count_warnings(model: str, flags: list[list[dict[str, Any]]]) -> None:
 def record_shadow(name: str, version: str, outcome: str, seconds: float) -> None:
     SHADOW_LATENCY.labels(name, version).observe(seconds)
     SHADOW_PREDICTIONS.labels(name, version, outcome).inc()
+
+
+def record_fetch_failure(name: str, reason: str) -> None:
+    FETCH_FAILURES.labels(name, reason).inc()
 
 
 def record_model_load(name: str, version: str, ok: bool) -> None:

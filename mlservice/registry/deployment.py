@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlservice.files import MODEL_MAX_BYTES
+from mlservice.registry import store
 from mlservice.registry.loader import ModelLoadError, load_model
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.spec import DeploymentSpec, ModelSpec
@@ -46,7 +47,7 @@ def bucket(name: str, key: str) -> float:
 
 def load_deployment(
     spec: DeploymentSpec, use_case: UseCase, reuse: Callable[[ModelSpec], LoadedModel | None],
-    max_bytes: int = MODEL_MAX_BYTES,
+    max_bytes: int = MODEL_MAX_BYTES, fetch_timeout: float = store.FETCH_TIMEOUT,
 ) -> Deployment:
     """Load every version of ``spec`` (reusing unchanged ones) or raise for the first that fails."""
 
@@ -54,7 +55,7 @@ def load_deployment(
         if version is None:
             return None
         try:
-            return reuse(version) or load_model(version, use_case, max_bytes)
+            return reuse(version) or load_model(version, use_case, max_bytes, fetch_timeout)
         except ModelLoadError as exc:
             raise ModelLoadError(f"{role} {version.version}: {exc}") from None
 

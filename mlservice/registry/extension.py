@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ from mlservice.errors import ModelNotReady, NotFound
 from mlservice.files import CONFIG_MAX_BYTES, MODEL_MAX_BYTES, read_bounded
 from mlservice.observability import metrics
 from mlservice.registry.deployment import Deployment, load_deployment
+from mlservice.registry import store
 from mlservice.registry.loader import ModelLoadError
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.spec import (ConfigError, DeploymentSpec, ModelSpec, missing_entry, parse_models_config,
@@ -34,6 +36,17 @@ from mlservice.registry.contract import UseCase
 
 log = logging.getLogger(__name__)
 EXTENSION = "model_registry"
+
+
+@dataclass(frozen=True)
+class Fetching:
+    """Where artifacts named by URL are cached, how much it may hold, how long a fetch may take and
+    how often a failed one is tried again."""
+
+    cache_dir: Path
+    cache_max_bytes: int
+    timeout: float
+    retry_seconds: float
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,10 @@ class ModelRegistry:
         self.config_path = Path(app.config["MODELS_CONFIG"])
         self.poll_seconds = float(app.config["MODELS_POLL_SECONDS"])
         self.model_max_bytes = int(app.config.get("MODEL_MAX_BYTES") or MODEL_MAX_BYTES)
+        self.fetching = Fetching(Path(app.config.get("ARTIFACT_CACHE_DIR") or store.default_cache_dir()),
+                                 int(app.config.get("ARTIFACT_CACHE_MAX_BYTES") or store.CACHE_MAX_BYTES),
+                                 float(app.config.get("ARTIFACT_FETCH_TIMEOUT") or store.FETCH_TIMEOUT),
+                                 float(app.config.get("ARTIFACT_FETCH_RETRY_SECONDS") or 10.0))
         self.last_good = LastGood(Path(app.config.get("MODELS_STATE_DIR") or default_state_dir()), self.config_path)
         self.refresh()
         app.extensions[EXTENSION] = self
@@ -74,7 +91,7 @@ class ModelRegistry:
     def refresh(self) -> bool:
         """Apply the config on disk if it (or an artifact it names) changed; True if anything did."""
         data, specs, error = self._read_config()
-        fingerprint = _fingerprint(data, specs)
+        fingerprint = _fingerprint(data, specs, self.fetching.retry_seconds)
         if fingerprint == self._fingerprint:
             return False
         self._fingerprint = fingerprint
@@ -96,12 +113,15 @@ class ModelRegistry:
         self._publish_readiness()
         if changed:
             self.last_good.write({name: d.spec for name, d in deployments.items()})
+            pinned = {v.sha256 for spec in specs.values() for v in spec.versions()}
+            store.evict(self.fetching.cache_dir, pinned | {m.spec.sha256 for d in deployments.values() for m in d.models()},
+                        self.fetching.cache_max_bytes)
         return changed
 
     def _read_config(self) -> tuple[bytes, dict[str, DeploymentSpec], str | None]:
         try:
             data = read_bounded(self.config_path, CONFIG_MAX_BYTES)
-            return data, parse_models_config(data, self.config_path), None
+            return data, parse_models_config(data, self.config_path, self.fetching.cache_dir), None
         except OSError as exc:
             return b"", {}, f"models config {self.config_path} is unreadable: {exc.strerror or type(exc).__name__}"
         except ConfigError as exc:
@@ -113,7 +133,8 @@ class ModelRegistry:
         if current is not None and current.spec == spec:
             return
         try:
-            deployments[name] = load_deployment(spec, use_case, self._loaded, self.model_max_bytes)
+            deployments[name] = load_deployment(spec, use_case, self._loaded, self.model_max_bytes,
+                                                self.fetching.timeout)
         except ModelLoadError as exc:
             _fail(failures, name, str(exc))
             metrics.record_model_load(name, spec.default.version, ok=False)
@@ -128,7 +149,8 @@ class ModelRegistry:
     def _fall_back(self, name: str, spec: DeploymentSpec, use_case: UseCase, deployments: dict[str, Deployment]) -> None:
         """A fresh worker facing a bad config serves what its siblings serve."""
         try:
-            deployments[name] = load_deployment(spec, use_case, self._loaded, self.model_max_bytes)
+            deployments[name] = load_deployment(spec, use_case, self._loaded, self.model_max_bytes,
+                                                self.fetching.timeout)
             log.warning("model serving last good name=%s version=%s", name, spec.default.version)
         except ModelLoadError as exc:
             log.error("last good model also refused name=%s reason=%s", name, exc)
@@ -192,11 +214,14 @@ def _behind(current: Deployment | None, last_good: DeploymentSpec | None) -> boo
     return last_good is not None and (current is None or current.spec != last_good)
 
 
-def _fingerprint(data: bytes, specs: dict[str, DeploymentSpec]) -> tuple:
-    """Config bytes plus the size and mtime of every file of each named artifact: a half-copied one is retried."""
-    stats = []
+def _fingerprint(data: bytes, specs: dict[str, DeploymentSpec], retry_seconds: float) -> tuple:
+    """Config bytes plus the size and mtime of every file of each named artifact: a half-copied one is
+    retried, and so, every ``retry_seconds``, is an artifact named by URL that is not fetched yet."""
+    stats: list[tuple] = []
     for spec in specs.values():
         for version in spec.versions():
+            if version.source and not version.artifact.is_file():
+                stats.append((version.source, "not fetched", int(time.monotonic() // retry_seconds)))
             try:
                 entries = list(os.scandir(version.artifact_dir))
             except OSError:

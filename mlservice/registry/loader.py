@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from sklearn.exceptions import InconsistentVersionWarning
 
 from mlservice.files import MODEL_MAX_BYTES
+from mlservice.observability import metrics
+from mlservice.registry import store
 from mlservice.registry.artifact import artifact_digest, read_artifact, sha256_hex
 from mlservice.registry.card import CARD_FILE, CardError, ModelCard, parse_card
 from mlservice.registry.formats import UnsafeArtifact, load_bytes
@@ -25,8 +27,11 @@ class ModelLoadError(Exception):
     """Why a model was refused: paths, digests and versions only, never data."""
 
 
-def load_model(spec: ModelSpec, use_case: UseCase, max_bytes: int = MODEL_MAX_BYTES) -> LoadedModel:
-    """Verify and load ``spec``; raise :class:`ModelLoadError` with the reason."""
+def load_model(spec: ModelSpec, use_case: UseCase, max_bytes: int = MODEL_MAX_BYTES,
+               fetch_timeout: float = store.FETCH_TIMEOUT) -> LoadedModel:
+    """Verify and load ``spec`` (fetched first if named by URL); raise :class:`ModelLoadError` with the reason."""
+    if spec.source:
+        _fetch(spec, max_bytes, fetch_timeout)
     files = _read_verified(spec, max_bytes)
     payload = files.get(spec.artifact.name)
     if payload is None:
@@ -42,6 +47,18 @@ def load_model(spec: ModelSpec, use_case: UseCase, max_bytes: int = MODEL_MAX_BY
     if failed:
         raise ModelLoadError(f"{failed} of {len(card.golden)} golden examples differ from the card")
     return _with_runtime(use_case, LoadedModel(spec, card, estimator, fields, settings, datetime.now(timezone.utc)))
+
+
+def _fetch(spec: ModelSpec, max_bytes: int, timeout: float) -> None:
+    """The artifact into the host's cache, unless it is there; a failure names its kind, never a secret."""
+    try:
+        store.fetch(spec.source, spec.artifact, spec.sha256, max_bytes, timeout)
+    except store.FetchError as exc:
+        metrics.record_fetch_failure(spec.name, exc.reason)
+        raise ModelLoadError(f"cannot fetch the artifact ({exc.reason}): {exc}") from None
+    except OSError as exc:  # the cache folder itself
+        metrics.record_fetch_failure(spec.name, "cache")
+        raise ModelLoadError(f"cannot write the artifact cache: {exc.strerror or type(exc).__name__}") from None
 
 
 def _read_verified(spec: ModelSpec, max_bytes: int) -> dict[str, bytes]:

@@ -17,6 +17,10 @@ of traffic and a ``shadow`` that sees mirrored traffic::
     sha256 = "..."
     share = 0.2
     [models.risk.shadow]            # optional: version, artifact, sha256
+
+``artifact`` may also be a URL (``https://…/model.joblib``, ``s3://bucket/…/model.joblib``;
+``http://`` only with ``allow_http = true`` in the same table): the model file and the
+``card.json`` beside it, fetched into a cache keyed by the pin (``registry.store``).
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mlservice.files import CONFIG_MAX_BYTES, read_bounded
+from mlservice.registry import store
 from mlservice.registry.formats import FORMATS
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -47,6 +52,8 @@ class ModelSpec:
     sha256: str
     settings: dict[str, Any] = field(default_factory=dict)
     format: str = "joblib"  # or "skops" (mlservice.registry.formats)
+    #: The URL the artifact is fetched from ("": a local path); ``artifact`` is then its cached copy.
+    source: str = ""
 
     @property
     def artifact_dir(self) -> Path:
@@ -88,17 +95,18 @@ class DeploymentSpec:
         return cls(one(raw["default"]), one(raw.get("canary")), raw.get("canary_share", 0.0), one(raw.get("shadow")))
 
 
-def read_models_config(path: Path) -> dict[str, DeploymentSpec]:
+def read_models_config(path: Path, cache_dir: Path | None = None) -> dict[str, DeploymentSpec]:
     """Read and parse the file at ``path``."""
     try:
         data = read_bounded(path, CONFIG_MAX_BYTES)
     except OSError as exc:
         raise ConfigError(f"models config {path} is unreadable: {exc.strerror or type(exc).__name__}") from None
-    return parse_models_config(data, path)
+    return parse_models_config(data, path, cache_dir)
 
 
-def parse_models_config(data: bytes, path: Path) -> dict[str, DeploymentSpec]:
-    """Parse and check every entry; relative artifact paths are relative to ``path``'s folder."""
+def parse_models_config(data: bytes, path: Path, cache_dir: Path | None = None) -> dict[str, DeploymentSpec]:
+    """Parse and check every entry; relative artifact paths are relative to ``path``'s folder, and
+    artifacts named by URL are read from ``cache_dir`` once fetched."""
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -106,10 +114,19 @@ def parse_models_config(data: bytes, path: Path) -> dict[str, DeploymentSpec]:
     models = raw.get("models")
     if not isinstance(models, dict) or not models:
         raise ConfigError(f"models config {path} has no [models.<name>] entries")
-    return {name: _deployment(name, entry, path.parent) for name, entry in models.items()}
+    where = _Where(path.parent, cache_dir or store.default_cache_dir())
+    return {name: _deployment(name, entry, where) for name, entry in models.items()}
 
 
-def _deployment(name: str, entry: Any, base: Path) -> DeploymentSpec:
+@dataclass(frozen=True)
+class _Where:
+    """What relative paths are relative to, and where fetched artifacts are kept."""
+
+    base: Path
+    cache_dir: Path
+
+
+def _deployment(name: str, entry: Any, base: _Where) -> DeploymentSpec:
     table = _table(entry, f"[models.{name}]")
     settings = _table(table.get("settings", {}), f"[models.{name}.settings]")
     default = _version(name, table, base, settings, f"[models.{name}]")
@@ -132,7 +149,7 @@ def _table(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _version(name: str, table: dict[str, Any], base: Path, settings: dict[str, Any], where: str) -> ModelSpec:
+def _version(name: str, table: dict[str, Any], base: _Where, settings: dict[str, Any], where: str) -> ModelSpec:
     missing = [k for k in ("version", "artifact", "sha256") if not isinstance(table.get(k), str)]
     if missing:
         raise ConfigError(f"{where} lacks {', '.join(missing)}")
@@ -142,7 +159,13 @@ def _version(name: str, table: dict[str, Any], base: Path, settings: dict[str, A
     fmt = table.get("format", "joblib")
     if fmt not in FORMATS:
         raise ConfigError(f"{where} format must be one of {', '.join(FORMATS)}")
-    return ModelSpec(name, table["version"], (base / table["artifact"]).resolve(), sha256, settings, fmt)
+    if "://" not in table["artifact"]:
+        return ModelSpec(name, table["version"], (base.base / table["artifact"]).resolve(), sha256, settings, fmt)
+    try:
+        url = store.check_url(table["artifact"], table.get("allow_http") is True)
+    except ValueError as exc:
+        raise ConfigError(f"{where} {exc}") from None
+    return ModelSpec(name, table["version"], store.cached_path(base.cache_dir, sha256, url), sha256, settings, fmt, url)
 
 
 def missing_entry(name: str, path: Path) -> str:
