@@ -139,8 +139,9 @@ def _download(url: str, names: tuple[str, ...], max_bytes: int, timeout: float) 
             data = fs.cat_file(location)
         except FetchError:
             raise
-        except FileNotFoundError:
-            raise FetchError("missing", f"{_shown(location)} does not exist in the store") from None
+        except FileNotFoundError as exc:  # fsspec's answer to a 404, and to a store it could not ask
+            cause = exc.__cause__ or exc.__context__
+            raise _classified(location, cause or exc, time.monotonic() - started, timeout, "missing") from None
         except Exception as exc:  # noqa: BLE001 - every transport fails in its own types
             raise _classified(location, exc, time.monotonic() - started, timeout) from None
         if size is not None and len(data) != size:
@@ -158,8 +159,8 @@ def _options(url: str, timeout: float) -> dict[str, object]:
     return {"client_kwargs": {"timeout": aiohttp.ClientTimeout(total=timeout)}}
 
 
-def _classified(location: str, exc: Exception, seconds: float, timeout: float) -> FetchError:
-    """One of a few reasons, from whatever the transport raised."""
+def _classified(location: str, exc: BaseException, seconds: float, timeout: float, otherwise: str = "error") -> FetchError:
+    """One of a few reasons, from whatever the transport raised; ``otherwise`` when none fits."""
     text = f"{type(exc).__name__} {exc}".lower()
     if "timeout" in text or isinstance(exc, TimeoutError) or seconds >= timeout:
         return FetchError("timeout", f"{_shown(location)}: no complete answer within {timeout:g} s")
@@ -167,9 +168,9 @@ def _classified(location: str, exc: Exception, seconds: float, timeout: float) -
         return FetchError("partial", f"{_shown(location)}: the download was cut short")
     if any(word in text for word in ("connect", "refused", "unreachable", "name resolution", "endpoint")):
         return FetchError("unreachable", f"{_shown(location)}: the store cannot be reached")
-    if getattr(exc, "errno", None) == errno.ENOENT or "404" in text or "nosuchkey" in text:
+    if otherwise == "missing" or getattr(exc, "errno", None) == errno.ENOENT or "404" in text or "nosuchkey" in text:
         return FetchError("missing", f"{_shown(location)} does not exist in the store")
-    return FetchError("error", f"{_shown(location)}: {type(exc).__name__}")
+    return FetchError(otherwise, f"{_shown(location)}: {type(exc).__name__}")
 
 
 def _write_whole(folder: Path, files: dict[str, bytes]) -> None:
