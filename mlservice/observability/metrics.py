@@ -68,6 +68,17 @@ SHADOW_PREDICTIONS = Counter(
 SHADOW_LATENCY = Histogram(
     "mlservice_shadow_latency_seconds", "Time the shadow version took per mirrored request.", ["model", "version"]
 )
+MODEL_INFO = Gauge(
+    "mlservice_model_info",
+    "1 for each model version a live worker serves, by name, version, digest (first 12 hex of the pin) and role "
+    "(default, canary, shadow); 0 once no worker serves it.", ["model", "version", "digest", "role"],
+    multiprocess_mode="livemax",
+)
+SWAPS = Counter(
+    "mlservice_model_swaps_total",
+    "Config changes applied or refused, by model, outcome and reason, counted by each worker that acted on them.",
+    ["model", "outcome", "reason"],
+)
 FETCH_FAILURES = Counter(
     "mlservice_artifact_fetch_failures_total",
     "Artifacts named by URL that could not be fetched, by model and reason (unreachable, timeout, missing, "
@@ -129,6 +140,25 @@ def count_warnings(model: str, flags: list[list[dict[str, Any]]]) -> None:
 def record_shadow(name: str, version: str, outcome: str, seconds: float) -> None:
     SHADOW_LATENCY.labels(name, version).observe(seconds)
     SHADOW_PREDICTIONS.labels(name, version, outcome).inc()
+
+
+#: The (model, version, digest, role) series this process last published as served.
+_served: set[tuple[str, str, str, str]] = set()
+
+
+def set_models_served(series: set[tuple[str, str, str, str]]) -> None:
+    """Publish what this process serves: 1 for each series in ``series``, 0 for those it no longer serves."""
+    for labels in _served - series:
+        MODEL_INFO.labels(*labels).set(0)
+    for labels in series:
+        MODEL_INFO.labels(*labels).set(1)
+    _served.clear()
+    _served.update(series)
+
+
+def record_swap(name: str, outcome: str, reason: str) -> None:
+    """``outcome``: applied or refused; ``reason``: one word from a fixed list (``registry.refusals``)."""
+    SWAPS.labels(name, outcome, reason).inc()
 
 
 def record_fetch_failure(name: str, reason: str) -> None:

@@ -25,7 +25,7 @@ from mlservice.errors import ModelNotReady, NotFound
 from mlservice.files import CONFIG_MAX_BYTES, MODEL_MAX_BYTES, read_bounded
 from mlservice.observability import metrics
 from mlservice.registry.deployment import Deployment, load_deployment
-from mlservice.registry import store
+from mlservice.registry import refusals, store
 from mlservice.registry.loader import ModelLoadError
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.spec import (ConfigError, DeploymentSpec, ModelSpec, missing_entry, parse_models_config,
@@ -104,6 +104,7 @@ class ModelRegistry:
                 self._apply(name, spec, use_case, deployments, failures, fallback.get(name))
                 continue
             _fail(failures, name, error or missing_entry(name, self.config_path))
+            metrics.record_swap(name, "refused", refusals.kind_of(failures[name].reason))
             if _behind(deployments.get(name), fallback.get(name)):
                 self._fall_back(name, fallback[name], use_case, deployments)
         for name in stray_names(specs, self.known):
@@ -138,12 +139,14 @@ class ModelRegistry:
         except ModelLoadError as exc:
             _fail(failures, name, str(exc))
             metrics.record_model_load(name, spec.default.version, ok=False)
+            metrics.record_swap(name, "refused", refusals.kind_of(str(exc)))
             if current is not None:
                 metrics.record_swap_rejected(name)
             if fallback != spec and _behind(current, fallback):
                 self._fall_back(name, fallback, use_case, deployments)
             return
         metrics.record_model_load(name, spec.default.version, ok=True)
+        metrics.record_swap(name, "applied", "ok")
         log.info("model deployed name=%s version=%s sha256=%s", name, spec.default.version, spec.default.sha256[:12])
 
     def _fall_back(self, name: str, spec: DeploymentSpec, use_case: UseCase, deployments: dict[str, Deployment]) -> None:
@@ -177,8 +180,14 @@ class ModelRegistry:
         self._publish_readiness()  # a fork's gauges start empty: its own files, not the master's
 
     def _publish_readiness(self) -> None:
+        """Readiness per name, and which version serves in which role, as this process sees them."""
         for name in self.use_cases:
             metrics.set_model_ready(name, name in self.deployments)
+        metrics.set_models_served({
+            (name, model.spec.version, model.spec.sha256[:12], role)
+            for name, deployment in self.deployments.items()
+            for role, model in (("default", deployment.default), ("canary", deployment.canary),
+                                ("shadow", deployment.shadow)) if model is not None})
 
     # -- serving ------------------------------------------------------------
 
