@@ -141,6 +141,7 @@ def serving(replica: Replica, name: str, version: str) -> Callable[[], bool]:
     return lambda: requests.get(f"{replica.url}/models/{name}", timeout=5).json()["version"] == version
 
 
+@pytest.mark.integration
 def test_models_from_an_http_store_with_every_fault_under_load(tmp_path, bodies):
     http = HttpStore(ARTIFACTS, tmp_path / "store", rate="100k").start()
     config = tmp_path / "models.toml"
@@ -203,6 +204,7 @@ def test_models_from_an_http_store_with_every_fault_under_load(tmp_path, bodies)
     assert cached == sorted({pin("diagnose", "1.0.0"), pin("diagnose", "1.1.0"), pin("risk", "1.0.0")})
 
 
+@pytest.mark.integration
 def test_models_from_an_s3_store_with_faults_under_load(tmp_path, bodies):
     s3 = S3Store(ARTIFACTS, tmp_path / "s3").start()
     config = tmp_path / "models.toml"

@@ -156,6 +156,16 @@ def set_models_served(series: set[tuple[str, str, str, str]]) -> None:
     _served.update(series)
 
 
+def start_counting(names: list[str], refusal_kinds: tuple[str, ...], fetch_reasons: tuple[str, ...]) -> None:
+    """Every refusal and fetch-failure series at 0 from the start: ``increase()`` sees a first refusal,
+    which it cannot on a series that appears already at 1."""
+    for name in names:
+        for kind in refusal_kinds:
+            SWAPS.labels(name, "refused", kind)
+        for reason in fetch_reasons:
+            FETCH_FAILURES.labels(name, reason)
+
+
 def record_swap(name: str, outcome: str, reason: str) -> None:
     """``outcome``: applied or refused; ``reason``: one word from a fixed list (``registry.refusals``)."""
     SWAPS.labels(name, outcome, reason).inc()

@@ -83,6 +83,7 @@ class ModelRegistry:
                                  float(app.config.get("ARTIFACT_FETCH_TIMEOUT") or store.FETCH_TIMEOUT),
                                  float(app.config.get("ARTIFACT_FETCH_RETRY_SECONDS") or 10.0))
         self.last_good = LastGood(Path(app.config.get("MODELS_STATE_DIR") or default_state_dir()), self.config_path)
+        metrics.start_counting(sorted(self.use_cases), refusals.KINDS, store.FAILURE_REASONS)
         self.refresh()
         app.extensions[EXTENSION] = self
 

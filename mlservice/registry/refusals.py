@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from mlservice.registry.store import FAILURE_REASONS
+
 #: (what the refusal message says, its kind), checked in order.
 _KINDS = (
     ("digest mismatch", "digest_mismatch"),
@@ -20,7 +22,7 @@ _KINDS = (
     ("models config", "config_error"),
     ("no [models.", "config_error"),
 )
-KINDS = tuple(sorted({kind for _, kind in _KINDS} | {"other"}))
+KINDS = tuple(sorted({kind for _, kind in _KINDS} | {"other"} | {f"fetch_{r}" for r in FAILURE_REASONS}))
 
 
 def kind_of(reason: str) -> str:

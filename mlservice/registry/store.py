@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Schemes an artifact URL may have; ``http`` only where its entry says ``allow_http = true``.
 SCHEMES = ("https", "s3", "http")
+#: Every reason a fetch can fail for (``FetchError.reason``; the loader adds "cache").
+FAILURE_REASONS = ("unreachable", "timeout", "missing", "partial", "too_large", "digest_mismatch", "error", "cache")
 FETCH_TIMEOUT = 30.0
 CACHE_MAX_BYTES = 4 * 1024**3
 _PIN = re.compile(r"^[0-9a-f]{64}$")
