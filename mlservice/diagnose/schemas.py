@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 
 from mlservice.schemas.columns import column_warnings, columns_of, contributions_of, example_columns
 from mlservice.schemas.base import batch_of, StrictSchema
-from mlservice.schemas.fields import Column, example_of, feature, StrictFloat, StrictInteger, subject_key
+from mlservice.schemas.fields import Column, documented, example_of, feature, StrictFloat, StrictInteger, subject_key
 from mlservice.schemas.responses import model_ref, ood_warnings
 
 DISCLAIMER = (
@@ -47,12 +47,10 @@ class FactorSchema(StrictSchema):
 
     feature = fields.String(required=True, metadata={"description": "The request field."})
     effect = fields.String(required=True, validate=validate.OneOf(["raises", "lowers"]))
-    contribution = fields.Float(
-        required=True,
-        metadata={"description": "Change in the log-odds compared with the average training patient: "
-                  "standardised coefficient times this patient's standardised deviation from the training "
-                  "mean. All fields' parts plus the model's intercept give its log-odds exactly."},
-    )
+    contribution = documented(
+        fields.Float, "Change in the log-odds compared with the average training patient: standardised coefficient "
+        "times this patient's standardised deviation from the training mean. All fields' parts plus the model's "
+        "intercept give its log-odds exactly.")
 
 
 class DiagnosisSchema(StrictSchema):
@@ -75,11 +73,8 @@ class DiagnosisSchema(StrictSchema):
         required=True, allow_none=True,
         metadata={"description": "Why it abstained, naming the fields (never their values); null otherwise."},
     )
-    factors = fields.List(
-        fields.Nested(FactorSchema), required=True,
-        metadata={"description": f"The up to {MAX_FACTORS} fields that moved the estimate most, largest first; "
-                  "empty when abstained."},
-    )
+    factors = documented(fields.List, f"The up to {MAX_FACTORS} fields that moved the estimate most, largest first; "
+                         "empty when abstained.", cls_or_instance=fields.Nested(FactorSchema))
     warnings = ood_warnings()
 
 

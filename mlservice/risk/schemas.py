@@ -11,7 +11,7 @@ from marshmallow import fields, validate, validates_schema, ValidationError
 from mlservice.schemas.columns import column_warnings, columns_of, contributions_of, example_columns
 from mlservice.risk.reasons import MAX_REASONS
 from mlservice.schemas.base import batch_of, StrictSchema
-from mlservice.schemas.fields import category, Column, example_of, feature, StrictFloat, StrictInteger, subject_key
+from mlservice.schemas.fields import category, Column, documented, example_of, feature, StrictFloat, StrictInteger, subject_key
 from mlservice.schemas.responses import model_ref, ood_warnings
 
 HOME = ["ignore", "other", "owner", "parents", "priv", "rent"]
@@ -53,22 +53,18 @@ class RiskReasonSchema(StrictSchema):
 
     feature = fields.String(required=True, metadata={"description": "The request field the reason comes from."})
     reason = fields.String(required=True, metadata={"description": "Plain words; numbers are compared with the typical (median) training applicant."})
-    contribution = fields.Float(
-        required=True,
-        metadata={"description": "How much this field raised the log-odds of default compared with a typical "
-                  "applicant (the training mean of its part). The parts of all fields plus the mean training "
-                  "log-odds add up exactly to the model's log-odds."},
-    )
+    contribution = documented(
+        fields.Float, "How much this field raised the log-odds of default compared with a typical applicant (the "
+        "training mean of its part). The parts of all fields plus the mean training log-odds add up exactly to the "
+        "model's log-odds.")
 
 
 class AssessmentSchema(StrictSchema):
     probability_of_default = fields.Float(required=True, metadata={"description": "Model probability that the loan goes bad."})
     decision = fields.String(required=True, validate=validate.OneOf(DECISIONS), metadata={"description": "approve below review_at, decline at or above decline_at, review between."})
-    reasons = fields.List(
-        fields.Nested(RiskReasonSchema), required=True,
-        metadata={"description": f"For review and decline: the up to {MAX_REASONS} fields that raised the risk most, "
-                  "largest first (never empty for them). Empty for approve."},
-    )
+    reasons = documented(fields.List, f"For review and decline: the up to {MAX_REASONS} fields that raised the risk "
+                         "most, largest first (never empty for them). Empty for approve.",
+                         cls_or_instance=fields.Nested(RiskReasonSchema))
     warnings = ood_warnings()
 
 

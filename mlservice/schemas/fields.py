@@ -167,6 +167,12 @@ def example_of(schema: type[ma.Schema]) -> dict[str, Any]:
     return {name: f.metadata["example"] for name, f in schema().fields.items()}
 
 
+def documented(field_cls: type[fields.Field], description: str, **kwargs: Any) -> fields.Field:
+    """A required response field with its OpenAPI description (``required=False`` to relax it)."""
+    kwargs.setdefault("required", True)
+    return field_cls(metadata={"description": description}, **kwargs)
+
+
 def category(choices: list[str]) -> validate.OneOf:
     """One of a closed set; the message lists the choices, never the submitted value."""
     return validate.OneOf(choices, error="Must be one of: {choices}.")
