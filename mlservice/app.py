@@ -10,6 +10,7 @@ from mlservice import admin, auth, diagnose, jsonprovider, observability, recomm
 from mlservice.auth.openapi import ScopesPlugin
 from mlservice.blueprint import ServiceApi
 from mlservice.config import load_config
+from mlservice.decisions import DecisionLog
 from mlservice.registry.extension import ModelRegistry
 from mlservice.schemas.openapi import SchemaExtrasPlugin
 
@@ -36,4 +37,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(use_case.blueprint)
     api.register_blueprint(admin.blp)
     ModelRegistry(app, use_cases, known=[u.name for u in USE_CASES])
+    DecisionLog().init_app(app, use_cases)
     return app

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ENV = "MLSERVICE_CONFIG"
 DEFAULT_CONFIG_FILE = ROOT / "configs" / "service.toml"
 #: Settings that name a file or folder; ``PATH_ENV`` are the variables that can give them.
-PATH_KEYS = ("MODELS_CONFIG", "API_KEYS_FILE", "MODELS_STATE_DIR", "ARTIFACT_CACHE_DIR")
+PATH_KEYS = ("MODELS_CONFIG", "API_KEYS_FILE", "MODELS_STATE_DIR", "ARTIFACT_CACHE_DIR", "DECISIONS_SPOOL_DIR")
 PATH_ENV = (CONFIG_ENV, *(f"MLSERVICE_{key}" for key in PATH_KEYS), "PROMETHEUS_MULTIPROC_DIR")
 
 
@@ -51,6 +51,14 @@ class Defaults:
     BEHIND_PROXY = False  # True behind exactly one reverse proxy (nginx): trust its X-Forwarded-*
     PROXY_ADDRESSES = ["127.0.0.1", "::1"]  # the proxy's own addresses: X-Forwarded-* from anyone else is ignored
     LOG_LEVEL = "INFO"
+    DECISIONS_ENABLED = True  # a record per prediction (docs/decisions.md)
+    DECISIONS_URL = None  # SQLAlchemy URL (postgresql+psycopg://…); default: SQLite in $TMPDIR
+    DECISIONS_INPUTS = {}  # {use case: {field: "omit" | "hash" | "keep"}}; unnamed fields are omitted
+    DECISIONS_HASH_KEY = None  # the HMAC key of "hash" fields (MLSERVICE_DECISIONS_HASH_KEY)
+    DECISIONS_RETENTION_DAYS = 400  # whole records are deleted after this (mlservice decisions expire)
+    DECISIONS_INPUTS_RETENTION_DAYS = 90  # kept inputs are removed from records after this
+    DECISIONS_SPOOL_DIR = None  # records wait here while the store is away (default: $TMPDIR)
+    DECISIONS_SPOOL_MAX_BYTES = 256 * 1024**2  # beyond this, records are dropped and counted
 
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:

@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"files", "transforms", "errors", "issues", "config", "column_batch", "jsonprovider", "security",
                "swagger_ui", "parsing", "observability"}),
     frozenset({"schemas", "registry"}),
-    frozenset({"scoring"}),
+    frozenset({"scoring", "decisions"}),
     frozenset({"blueprint", "auth", "classifier_service"}),
     frozenset({"risk", "diagnose", "recommend", "admin"}),
     frozenset({"app", "training"}),

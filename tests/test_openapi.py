@@ -7,6 +7,7 @@ OPERATIONS = {
     ("/risk", "post"), ("/risk/batch", "post"), ("/risk/columns", "post"), ("/diagnose", "post"),
     ("/diagnose/batch", "post"), ("/diagnose/columns", "post"),
     ("/recommend", "post"), ("/models", "get"), ("/models/{name}", "get"), ("/healthz", "get"), ("/readyz", "get"),
+    ("/decisions/{request_id}", "get"),
 }
 
 

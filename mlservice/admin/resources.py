@@ -6,7 +6,7 @@ from typing import Any
 from flask.views import MethodView
 
 from mlservice.admin import service
-from mlservice.admin.schemas import HealthSchema, ModelDetailSchema, ModelListSchema, ReadySchema
+from mlservice.admin.schemas import DecisionListSchema, HealthSchema, ModelDetailSchema, ModelListSchema, ReadySchema
 from mlservice.blueprint import ServiceBlueprint
 
 blp = ServiceBlueprint("admin", __name__, description="Model metadata and health checks.")
@@ -27,6 +27,15 @@ class Model(MethodView):
     def get(self, name: str) -> dict[str, Any]:
         """A model's card (metrics, features, provenance), version, digest and status."""
         return service.detail(name)
+
+
+@blp.route("/decisions/<string:request_id>")
+class Decision(MethodView):
+    @blp.response(200, DecisionListSchema)
+    @blp.errors(404)
+    def get(self, request_id: str) -> dict[str, Any]:
+        """The decision records of one request: model, version, digest, role and answer per row (admin scope)."""
+        return service.decisions_of(request_id)
 
 
 @blp.route("/healthz")

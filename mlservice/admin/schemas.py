@@ -51,8 +51,37 @@ class KeyStatusSchema(StrictSchema):
     rejected = fields.String(allow_none=True, required=True)
 
 
+class DecisionStatusSchema(StrictSchema):
+    spooled_batches = fields.Integer(required=True, metadata={"description": "Batches waiting on disk for the store."})
+    dropped = fields.Integer(required=True, metadata={"description": "Records this worker dropped (spool full)."})
+    last_error = fields.String(required=True, allow_none=True, metadata={"description": "The store's last failure, by type."})
+
+
+class DecisionSchema(StrictSchema):
+    """One prediction's record: which model decided, in which role, and what it answered."""
+
+    at = fields.String(required=True)
+    request_id = fields.String(required=True)
+    row = fields.Integer(required=True, metadata={"description": "The row within the request (0 for one row)."})
+    caller = fields.String(required=True, allow_none=True, metadata={"description": "The API key's id, never the key."})
+    use_case = fields.String(required=True)
+    model = fields.String(required=True)
+    version = fields.String(required=True)
+    digest = fields.String(required=True, metadata={"description": "The artifact's full pin (SHA-256)."})
+    role = fields.String(required=True, metadata={"description": "default or canary."})
+    outputs = fields.Dict(required=True, metadata={"description": "What the client was answered for this row."})
+    inputs = fields.Dict(required=True, allow_none=True,
+                         metadata={"description": "Only fields whose policy is keep (values) or hash (keyed digests)."})
+    inputs_until = fields.String(required=True, allow_none=True)
+
+
+class DecisionListSchema(StrictSchema):
+    decisions = fields.List(fields.Nested(DecisionSchema), required=True)
+
+
 class ReadySchema(StrictSchema):
     status = fields.String(required=True)
     models = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={"description": "Default serving version per model."})
     rejected = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={"description": "Refused config changes: the old version still serves."})
+    decisions = fields.Nested(DecisionStatusSchema, metadata={"description": "With decision records on: this worker's writer."})
     api_keys = fields.Nested(KeyStatusSchema, metadata={"description": "With authentication on: the keys loaded, and why the last change of the keys file was refused (the last good keys stay)."})

@@ -6,7 +6,8 @@ from typing import Any
 from flask import current_app
 
 from mlservice.auth import key_status
-from mlservice.errors import ModelNotReady
+from mlservice.decisions import EXTENSION as DECISIONS
+from mlservice.errors import ModelNotReady, NotFound
 from mlservice.registry.extension import registry
 from mlservice.registry.formats import can_execute_code
 from mlservice.registry.model import LoadedModel
@@ -64,7 +65,19 @@ def readiness() -> dict[str, Any]:
         "models": {name: d.default.spec.version for name, d in reg.deployments.items()},
         "rejected": {name: f.reason for name, f in reg.failures.items()},
     }
+    log = current_app.extensions.get(DECISIONS)
+    if log is not None:
+        ready["decisions"] = log.writer.status()
     keys = key_status(current_app)
     if keys is not None:
         ready["api_keys"] = keys
     return ready
+
+
+def decisions_of(request_id: str) -> dict[str, Any]:
+    """Every record of one request (one per row), or 404."""
+    log = current_app.extensions.get(DECISIONS)
+    found = log.store.by_request(request_id) if log is not None else []
+    if not found:
+        raise NotFound("No decision record with that request id.")
+    return {"decisions": found}

@@ -19,7 +19,7 @@ from mlservice.auth.ring import KeyRing
 from mlservice.errors import Forbidden, Unauthorized
 from mlservice.observability import metrics
 
-ADMIN_ENDPOINTS = {"admin.Models", "admin.Model", "metrics"}
+ADMIN_ENDPOINTS = {"admin.Models", "admin.Model", "admin.Decision", "metrics"}
 EXTENSION = "auth"
 
 

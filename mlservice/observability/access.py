@@ -11,13 +11,14 @@ from mlservice.observability import logs, metrics, request_id
 def start() -> None:
     """Before the view: start the clock."""
     g.started = time.perf_counter()
+    g.request_id = request_id.from_headers(request.headers)  # the same id in the log, the response and a record
 
 
 def finish(response: Response) -> Response:
     """After the view (errors included): count, log, and return the id to the client."""
     req, ctx = request._get_current_object(), g._get_current_object()  # one proxy lookup each
     seconds = time.perf_counter() - ctx.get("started", time.perf_counter())
-    rid = request_id.from_headers(req.headers)
+    rid = ctx.get("request_id") or request_id.from_headers(req.headers)
     endpoint = req.url_rule.rule if req.url_rule else metrics.UNMATCHED
     method = metrics.method_label(req.method)
     metrics.record_request(endpoint, method, response.status_code, seconds)

@@ -84,6 +84,11 @@ FETCH_FAILURES = Counter(
     "Artifacts named by URL that could not be fetched, by model and reason (unreachable, timeout, missing, "
     "partial, too_large, digest_mismatch, cache, error).", ["model", "reason"],
 )
+DECISIONS = Counter(
+    "mlservice_decision_records_total",
+    "Decision records by what became of them: written to the store, spooled to disk (store away), or dropped "
+    "(spool full).", ["outcome"],
+)
 KEYS_RELOADS = Counter("mlservice_api_keys_reloads_total", "Reloads of the API keys file, by outcome.", ["outcome"])
 KEYS_LOADED = Gauge("mlservice_api_keys_loaded", "API keys each worker checks against (min over live workers).",
                     multiprocess_mode="livemin")
@@ -169,6 +174,18 @@ def start_counting(names: list[str], refusal_kinds: tuple[str, ...], fetch_reaso
 def record_swap(name: str, outcome: str, reason: str) -> None:
     """``outcome``: applied or refused; ``reason``: one word from a fixed list (``registry.refusals``)."""
     SWAPS.labels(name, outcome, reason).inc()
+
+
+def record_decisions_written(count: int) -> None:
+    DECISIONS.labels("written").inc(count)
+
+
+def record_decisions_spooled(count: int) -> None:
+    DECISIONS.labels("spooled").inc(count)
+
+
+def record_decisions_dropped(count: int) -> None:
+    DECISIONS.labels("dropped").inc(count)
 
 
 def record_fetch_failure(name: str, reason: str) -> None:

@@ -1,0 +1,109 @@
+"""Where decision records live: SQLite by default, PostgreSQL through a URL, one schema for both.
+
+SQLAlchemy Core: the same table and queries on every engine. The schema is created
+and upgraded by numbered migrations, applied once in a transaction and recorded in
+``mlservice_schema_version``; every worker runs them at start, and a migration already
+applied is skipped, so concurrent starts are safe.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+METADATA = sa.MetaData()
+DECISIONS = sa.Table(
+    "mlservice_decisions", METADATA,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("request_id", sa.String(128), nullable=False, index=True),
+    sa.Column("row", sa.Integer, nullable=False),
+    sa.Column("caller", sa.String(128)),
+    sa.Column("use_case", sa.String(64), nullable=False, index=True),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("outputs", sa.JSON, nullable=False),
+    sa.Column("inputs", sa.JSON),
+    sa.Column("inputs_until", sa.DateTime(timezone=True)),
+)
+VERSION = sa.Table("mlservice_schema_version", METADATA, sa.Column("version", sa.Integer, primary_key=True))
+#: Numbered migrations: each a function of a connection, applied in order, once.
+MIGRATIONS = {1: lambda conn: DECISIONS.create(conn, checkfirst=True)}
+
+
+class RecordStore:
+    """Insert, read, export and expire records in one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        args = {"timeout": 5} if url.startswith("sqlite") else {"connect_timeout": 3}
+        self.engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def migrate(self) -> int:
+        """Apply every migration not applied yet; return the schema version."""
+        with self.engine.begin() as conn:
+            VERSION.create(conn, checkfirst=True)
+            done = set(conn.execute(sa.select(VERSION.c.version)).scalars())
+            for number, step in sorted(MIGRATIONS.items()):
+                if number not in done:
+                    step(conn)
+                    conn.execute(VERSION.insert().values(version=number))
+        return max(MIGRATIONS)
+
+    def insert(self, records: list[dict[str, Any]]) -> None:
+        if records:
+            with self.engine.begin() as conn:
+                conn.execute(DECISIONS.insert(), records)
+
+    def by_request(self, request_id: str) -> list[dict[str, Any]]:
+        query = sa.select(DECISIONS).where(DECISIONS.c.request_id == request_id).order_by(DECISIONS.c.row)
+        with self.engine.connect() as conn:
+            return [_plain(row) for row in conn.execute(query).mappings()]
+
+    def export(self, since: datetime | None = None, use_case: str | None = None) -> Iterator[dict[str, Any]]:
+        query = sa.select(DECISIONS).order_by(DECISIONS.c.id)
+        if since is not None:
+            query = query.where(DECISIONS.c.at >= since)
+        if use_case is not None:
+            query = query.where(DECISIONS.c.use_case == use_case)
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(stream_results=True).execute(query).mappings():
+                yield _plain(row)
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(DECISIONS)).scalar_one())
+
+    def expire(self, keep_days: float, now: datetime | None = None) -> tuple[int, int]:
+        """Delete records older than ``keep_days`` and kept inputs past their date; (records, inputs) removed."""
+        now = now or datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            old = conn.execute(DECISIONS.delete().where(DECISIONS.c.at < now - timedelta(days=keep_days))).rowcount
+            inputs = conn.execute(DECISIONS.update().where(DECISIONS.c.inputs_until < now)
+                                  .values(inputs=None, inputs_until=None)).rowcount
+        return old, inputs
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    out = {k: v for k, v in dict(row).items() if k != "id"}
+    for key in ("at", "inputs_until"):
+        if out.get(key) is not None:
+            value = out[key] if out[key].tzinfo else out[key].replace(tzinfo=timezone.utc)
+            out[key] = value.isoformat()
+    return out
+
+
+def _sqlite_pragmas(connection: Any, _: Any) -> None:
+    """WAL: readers never wait for writers; every worker writes through its own connection."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
