@@ -160,3 +160,10 @@ def post_worker_init(worker: Any) -> None:
     The watcher thread lives in the worker, never in the master (docs/model-swaps.md).
     """
     worker.wsgi.extensions["model_registry"].start_watching()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Worker, as it stops (SIGTERM, max_requests, a HUP): write its queued decision records first."""
+    decisions = getattr(worker, "wsgi", None) and worker.wsgi.extensions.get("decisions")
+    if decisions:
+        decisions.writer.flush()

@@ -10,6 +10,7 @@ import click
 from mlservice.app import USE_CASES
 from mlservice.auth.keys import scopes_for
 from mlservice.config import CONFIG_ENV, ROOT, Defaults, absolute_path_env
+from mlservice.decisions.commands import decisions
 from mlservice.training.command import train
 
 
@@ -112,6 +113,7 @@ def new_key(key_id: str, scopes: tuple[str, ...], rate: int | None) -> None:
 
 
 main.add_command(train)
+main.add_command(decisions)
 
 
 if __name__ == "__main__":  # ``python -m mlservice.cli``: how ``train`` re-executes itself (training/kernels.py)

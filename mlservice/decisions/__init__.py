@@ -39,15 +39,11 @@ class DecisionLog:
         self.inputs_days = float(app.config["DECISIONS_INPUTS_RETENTION_DAYS"])
         spool = Path(app.config.get("DECISIONS_SPOOL_DIR") or Path(tempfile.gettempdir()) / "mlservice-decisions-spool")
         self.writer = Writer(self.store, self.expand, spool, int(app.config["DECISIONS_SPOOL_MAX_BYTES"]))
-        self.migrated = False
         app.extensions[EXTENSION] = self
         app.after_request(self._after)
         atexit.register(self.writer.flush)
 
     def expand(self, pending: Pending) -> list[dict[str, Any]]:
-        if not self.migrated:
-            self.store.migrate()
-            self.migrated = True
         return rows_of(pending, self.policies[pending.use_case], self.inputs_days)
 
     def _after(self, response: Response) -> Response:

@@ -7,7 +7,9 @@ applied is skipped, so concurrent starts are safe.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -44,29 +46,51 @@ class RecordStore:
         self.engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._lock = threading.Lock()
+        self._migrated = False
 
     def migrate(self) -> int:
-        """Apply every migration not applied yet; return the schema version."""
-        with self.engine.begin() as conn:
-            VERSION.create(conn, checkfirst=True)
-            done = set(conn.execute(sa.select(VERSION.c.version)).scalars())
-            for number, step in sorted(MIGRATIONS.items()):
-                if number not in done:
-                    step(conn)
-                    conn.execute(VERSION.insert().values(version=number))
+        """Apply every migration not applied yet; return the schema version.
+
+        Workers and replicas start together: when another one wins the race to create a
+        table, this attempt fails, and the next one finds the work done.
+        """
+        with self._lock:
+            for attempt in range(3):
+                try:
+                    with self.engine.begin() as conn:
+                        VERSION.create(conn, checkfirst=True)
+                        done = set(conn.execute(sa.select(VERSION.c.version)).scalars())
+                        for number, step in sorted(MIGRATIONS.items()):
+                            if number not in done:
+                                step(conn)
+                                conn.execute(VERSION.insert().values(version=number))
+                    break
+                except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.1)
+            self._migrated = True
         return max(MIGRATIONS)
+
+    def _ready(self) -> None:
+        if not self._migrated:
+            self.migrate()
 
     def insert(self, records: list[dict[str, Any]]) -> None:
         if records:
+            self._ready()
             with self.engine.begin() as conn:
                 conn.execute(DECISIONS.insert(), records)
 
     def by_request(self, request_id: str) -> list[dict[str, Any]]:
+        self._ready()
         query = sa.select(DECISIONS).where(DECISIONS.c.request_id == request_id).order_by(DECISIONS.c.row)
         with self.engine.connect() as conn:
             return [_plain(row) for row in conn.execute(query).mappings()]
 
     def export(self, since: datetime | None = None, use_case: str | None = None) -> Iterator[dict[str, Any]]:
+        self._ready()
         query = sa.select(DECISIONS).order_by(DECISIONS.c.id)
         if since is not None:
             query = query.where(DECISIONS.c.at >= since)
@@ -77,12 +101,14 @@ class RecordStore:
                 yield _plain(row)
 
     def count(self) -> int:
+        self._ready()
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(DECISIONS)).scalar_one())
 
     def expire(self, keep_days: float, now: datetime | None = None) -> tuple[int, int]:
         """Delete records older than ``keep_days`` and kept inputs past their date; (records, inputs) removed."""
         now = now or datetime.now(timezone.utc)
+        self._ready()
         with self.engine.begin() as conn:
             old = conn.execute(DECISIONS.delete().where(DECISIONS.c.at < now - timedelta(days=keep_days))).rowcount
             inputs = conn.execute(DECISIONS.update().where(DECISIONS.c.inputs_until < now)

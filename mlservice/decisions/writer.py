@@ -54,10 +54,14 @@ class Writer:
             self._drop(1, "queue full")
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Write what is queued (to the store, or the spool) before the process exits."""
+        """Write what is queued or being written (to the store, or the spool) before the process exits."""
         deadline = time.monotonic() + timeout
-        while not self.queue.empty() and time.monotonic() < deadline:
-            self._write(self._take(block=False))
+        running = self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+        while self.queue.unfinished_tasks and time.monotonic() < deadline:
+            if running:
+                time.sleep(0.01)  # the writer thread is on it, batch in hand
+            else:
+                self._write(self._take(block=False))
         self._replay_spool()
 
     def status(self) -> dict[str, Any]:
@@ -95,14 +99,18 @@ class Writer:
     def _write(self, batch: list[Pending]) -> None:
         if not batch:
             return
-        rows = [row for pending in batch for row in self.expand(pending)]
         try:
-            self.store.insert(rows)
-            self.last_error = None
-            metrics.record_decisions_written(len(rows))
-        except Exception as exc:  # noqa: BLE001 - any store failure: keep the rows on disk
-            self.last_error = type(exc).__name__
-            self._spool(rows)
+            rows = [row for pending in batch for row in self.expand(pending)]
+            try:
+                self.store.insert(rows)
+                self.last_error = None
+                metrics.record_decisions_written(len(rows))
+            except Exception as exc:  # noqa: BLE001 - any store failure: keep the rows on disk
+                self.last_error = type(exc).__name__
+                self._spool(rows)
+        finally:
+            for _ in batch:
+                self.queue.task_done()
 
     def _spool(self, rows: list[dict[str, Any]]) -> None:
         data = "".join(json.dumps(row, default=_json) + "\n" for row in rows).encode()

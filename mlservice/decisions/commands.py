@@ -1,0 +1,47 @@
+"""``mlservice decisions export`` and ``expire``: reading records out, and applying the retention."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+
+import click
+from flask import Flask
+
+from mlservice.config import load_config
+from mlservice.decisions.store import RecordStore
+
+
+def _store() -> tuple[RecordStore, Flask]:
+    """The store the service's config names (``MLSERVICE_CONFIG``, ``MLSERVICE_DECISIONS_URL``)."""
+    from mlservice.decisions import default_url
+
+    app = Flask("mlservice")
+    load_config(app)
+    return RecordStore(app.config.get("DECISIONS_URL") or default_url()), app
+
+
+@click.group("decisions")
+def decisions() -> None:
+    """Decision records: export them, apply the retention (docs/decisions.md)."""
+
+
+@decisions.command("export")
+@click.option("--since", type=click.DateTime(), help="Records from this time on (UTC).")
+@click.option("--use-case", help="Only this use case's records.")
+def export(since: datetime | None, use_case: str | None) -> None:
+    """Print records as JSON lines, oldest first."""
+    store, _ = _store()
+    store.migrate()
+    since = since.replace(tzinfo=timezone.utc) if since else None
+    for record in store.export(since, use_case):
+        sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+@decisions.command("expire")
+def expire() -> None:
+    """Delete records older than DECISIONS_RETENTION_DAYS and kept inputs past their date."""
+    store, app = _store()
+    store.migrate()
+    records, inputs = store.expire(float(app.config["DECISIONS_RETENTION_DAYS"]))
+    click.echo(f"removed {records} records and the kept inputs of {inputs}")

@@ -1,0 +1,158 @@
+"""Decision records: one per predicted row, the answer the client got, inputs only as the policy says."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from mlservice import create_app
+from mlservice.cli import main
+from mlservice.decisions import EXTENSION
+from mlservice.decisions.policy import PolicyError
+from mlservice.decisions.store import RecordStore
+from tests.factories import APPLICANTS, PATIENTS
+
+CANARY_NUMBER = 123456.789  # in range for income, never a value any other field or answer holds
+KEY = "a test key, never a production one"
+
+
+def make(tmp_path: Path, **config: Any):
+    settings = {"TESTING": True, "MODELS_POLL_SECONDS": 0, "DECISIONS_URL": f"sqlite:///{tmp_path / 'records.db'}",
+                "DECISIONS_SPOOL_DIR": str(tmp_path / "spool"), **config}
+    return create_app(settings)
+
+
+def written(app: Any) -> list[dict[str, Any]]:
+    log = app.extensions[EXTENSION]
+    log.writer.flush()
+    return list(log.store.export())
+
+
+def without(answer: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in answer.items() if k not in keys}
+
+
+def test_a_record_per_row_holding_the_answer_and_which_model_gave_it(tmp_path):
+    app = make(tmp_path)
+    client = app.test_client()
+    one = client.post("/risk", json=APPLICANTS[0], headers={"X-Request-ID": "one"})
+    batch = client.post("/diagnose/batch", json={"rows": PATIENTS[:2] * 2}, headers={"X-Request-ID": "batch"})
+    liked = client.post("/recommend", json={"liked_items": [1, 2], "k": 3}, headers={"X-Request-ID": "liked"})
+    assert one.status_code == batch.status_code == liked.status_code == 200
+    records = {(r["request_id"], r["row"]): r for r in written(app)}
+    assert set(records) == {("one", 0), ("batch", 0), ("batch", 1), ("batch", 2), ("batch", 3), ("liked", 0)}
+    risk = app.extensions["model_registry"].deployments["risk"].default.spec
+    assert records["one", 0]["digest"] == risk.sha256 and records["one", 0]["version"] == risk.version
+    assert records["one", 0]["role"] == "default" and records["one", 0]["caller"] is None
+    assert records["one", 0]["outputs"] == without(one.get_json(), "model")
+    for i in range(4):
+        assert records["batch", i]["outputs"] == without(batch.get_json()["results"][i], "model")
+    assert [item["id"] for item in records["liked", 0]["outputs"]["items"]] == \
+           [item["id"] for item in liked.get_json()["items"]]
+    assert all(r["inputs"] is None for r in records.values())  # nothing kept by default
+
+
+def test_columnar_batches_are_recorded_row_by_row(tmp_path):
+    app = make(tmp_path)
+    columns = {field: [row.get(field) for row in PATIENTS * 2] for field in PATIENTS[0]}
+    answer = app.test_client().post("/diagnose/columns", json={"columns": columns}, headers={"X-Request-ID": "cols"})
+    assert answer.status_code == 200
+    records = sorted((r for r in written(app) if r["request_id"] == "cols"), key=lambda r: r["row"])
+    assert [r["outputs"]["label"] for r in records] == answer.get_json()["label"]
+    assert [r["outputs"]["probability"] for r in records] == answer.get_json()["probability"]
+
+
+def test_no_record_for_a_refused_request(tmp_path):
+    app = make(tmp_path)
+    response = app.test_client().post("/risk", json={**APPLICANTS[0], "age": -1}, headers={"X-Request-ID": "bad"})
+    assert response.status_code == 422
+    assert not [r for r in written(app) if r["request_id"] == "bad"]
+
+
+def test_personal_values_are_in_no_record_export_or_log_unless_kept(tmp_path, caplog, capfd):
+    applicant = {**APPLICANTS[0], "income": CANARY_NUMBER, "applicant_id": "canary-subject-77"}
+    policies = {"risk": {"income": "hash", "amount": "keep"}}
+    app = make(tmp_path, DECISIONS_INPUTS=policies, DECISIONS_HASH_KEY=KEY)
+    assert app.test_client().post("/risk", json=applicant, headers={"X-Request-ID": "p"}).status_code == 200
+    [record] = [r for r in written(app) if r["request_id"] == "p"]
+    exported = CliRunner().invoke(main, ["decisions", "export", "--use-case", "risk"],
+                                  env={"MLSERVICE_DECISIONS_URL": app.config["DECISIONS_URL"]})
+    assert exported.exit_code == 0
+    everything = json.dumps(record) + exported.output + caplog.text + "".join(capfd.readouterr())
+    everything += (tmp_path / "records.db").read_bytes().decode("latin-1")
+    assert str(CANARY_NUMBER) not in everything and "canary-subject-77" not in everything
+    assert record["inputs"]["amount"] == applicant["amount"]  # keep: the value itself, for replay
+    data = json.dumps(CANARY_NUMBER, separators=(",", ":")).encode()
+    assert record["inputs"]["income"] == hmac.new(KEY.encode(), data, hashlib.sha256).hexdigest()  # hash: keyed
+    assert record["inputs"]["income"] != hashlib.sha256(data).hexdigest()  # not an unkeyed hash anyone can try
+    assert set(record["inputs"]) == {"income", "amount"}  # every other field omitted
+    assert record["inputs_until"] is not None
+
+
+@pytest.mark.parametrize(("inputs", "config", "says"), [
+    ({"risk": {"income": "store"}}, {}, "must be one of"),
+    ({"risk": {"income": "hash"}}, {}, "DECISIONS_HASH_KEY"),
+    ({"risk": {"salary": "keep"}}, {}, "does not have"),
+])
+def test_a_wrong_policy_refuses_to_start(tmp_path, inputs, config, says):
+    with pytest.raises(PolicyError, match=says):
+        make(tmp_path, DECISIONS_INPUTS=inputs, **config)
+
+
+def test_a_store_that_fails_spools_and_the_records_arrive_once_it_is_back(tmp_path):
+    app = make(tmp_path, DECISIONS_URL=f"sqlite:///{tmp_path / 'missing-folder' / 'records.db'}")
+    client = app.test_client()
+    for i in range(5):
+        assert client.post("/diagnose", json=PATIENTS[i % 2], headers={"X-Request-ID": f"s{i}"}).status_code == 200
+    log = app.extensions[EXTENSION]
+    log.writer.flush()
+    status = client.get("/readyz").get_json()["decisions"]
+    assert status["spooled_batches"] >= 1 and status["dropped"] == 0 and status["last_error"]
+    (tmp_path / "missing-folder").mkdir()  # the store is back
+    log.writer.flush()
+    assert sorted(r["request_id"] for r in log.store.export()) == [f"s{i}" for i in range(5)]  # each once
+    assert client.get("/readyz").get_json()["decisions"]["spooled_batches"] == 0
+
+
+def test_a_full_spool_drops_and_counts_and_the_service_keeps_serving(tmp_path):
+    app = make(tmp_path, DECISIONS_URL=f"sqlite:///{tmp_path / 'missing-folder' / 'records.db'}",
+               DECISIONS_SPOOL_MAX_BYTES=10)
+    client = app.test_client()
+    assert client.post("/diagnose", json=PATIENTS[0]).status_code == 200
+    app.extensions[EXTENSION].writer.flush()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["decisions"]["dropped"] == 1
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'mlservice_decision_records_total{outcome="dropped"}' in metrics
+
+
+def test_get_decisions_by_request_id(tmp_path):
+    app = make(tmp_path)
+    client = app.test_client()
+    client.post("/diagnose/batch", json={"rows": PATIENTS[:2]}, headers={"X-Request-ID": "find-me"})
+    app.extensions[EXTENSION].writer.flush()
+    found = client.get("/decisions/find-me").get_json()["decisions"]
+    assert [d["row"] for d in found] == [0, 1] and {d["use_case"] for d in found} == {"diagnose"}
+    missing = client.get("/decisions/nothing-here")
+    assert missing.status_code == 404 and missing.get_json()["code"] == 404
+
+
+def test_retention_removes_old_records_and_kept_inputs_past_their_date(tmp_path):
+    store = RecordStore(f"sqlite:///{tmp_path / 'r.db'}")
+    store.migrate()
+    now = datetime.now(timezone.utc)
+    row = {"request_id": "r", "row": 0, "caller": None, "use_case": "risk", "model": "risk", "version": "1",
+           "digest": "0" * 64, "role": "default", "outputs": {}}
+    store.insert([{**row, "at": now - timedelta(days=500), "inputs": None, "inputs_until": None},
+                  {**row, "at": now - timedelta(days=100), "inputs": {"amount": 800},
+                   "inputs_until": now - timedelta(days=10)},
+                  {**row, "at": now, "inputs": {"amount": 900}, "inputs_until": now + timedelta(days=90)}])
+    assert store.expire(keep_days=400, now=now) == (1, 1)
+    assert [r["inputs"] for r in store.export()] == [None, {"amount": 900}]
+    assert store.migrate() == 1  # applied once; a second start changes nothing
