@@ -50,15 +50,16 @@ image: $(VENV)/.installed
 # Debian packages, installed once when missing (needs root): the stack needs nginx and its
 # njs module (per-key rate limits); the tests also drive chromium (the docs page) and build
 # and run the image with podman (runc, and mmdebstrap for a base image from Debian's packages),
-# and check the alert rules and scrape two replicas with Prometheus (promtool comes with it).
+# check the alert rules and scrape two replicas with Prometheus (promtool comes with it), and
+# write decision records to a PostgreSQL server they start themselves.
 NJS = /usr/lib/nginx/modules/ngx_http_js_module.so
-TEST_PACKAGES = nginx libnginx-mod-http-js chromium podman runc mmdebstrap uidmap prometheus
+TEST_PACKAGES = nginx libnginx-mod-http-js chromium podman runc mmdebstrap uidmap prometheus postgresql
 stack-deps:
 	@command -v nginx >/dev/null 2>&1 && [ -f $(NJS) ] || scripts/install-system-deps.sh nginx libnginx-mod-http-js
 system-deps:
 	@command -v nginx >/dev/null 2>&1 && [ -f $(NJS) ] && command -v chromium >/dev/null 2>&1 \
 	  && command -v podman >/dev/null 2>&1 && command -v mmdebstrap >/dev/null 2>&1 && [ -x /usr/sbin/runc ] \
-	  && command -v promtool >/dev/null 2>&1 \
+	  && command -v promtool >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	  || scripts/install-system-deps.sh $(TEST_PACKAGES)
 
 lock:

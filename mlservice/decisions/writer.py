@@ -79,12 +79,17 @@ class Writer:
     def _run(self) -> None:
         next_replay = 0.0
         while True:
-            batch = self._take(block=True)
-            if batch:
-                self._write(batch)
-            if time.monotonic() >= next_replay:
-                next_replay = time.monotonic() + RETRY_SECONDS
-                self._replay_spool()
+            try:
+                batch = self._take(block=True)
+                if batch:
+                    self._write(batch)
+                if time.monotonic() >= next_replay:
+                    next_replay = time.monotonic() + RETRY_SECONDS
+                    self._replay_spool()
+            except Exception as exc:  # noqa: BLE001 - the writer must outlive anything a store or disk does
+                self.last_error = type(exc).__name__
+                log.error("decision writer error=%s", type(exc).__name__)
+                time.sleep(RETRY_SECONDS)
 
     def _take(self, block: bool) -> list[Pending]:
         batch: list[Pending] = []
@@ -107,7 +112,10 @@ class Writer:
                 metrics.record_decisions_written(len(rows))
             except Exception as exc:  # noqa: BLE001 - any store failure: keep the rows on disk
                 self.last_error = type(exc).__name__
-                self._spool(rows)
+                try:
+                    self._spool(rows)
+                except OSError:
+                    self._drop(len(rows), "spool unwritable")
         finally:
             for _ in batch:
                 self.queue.task_done()
@@ -147,7 +155,13 @@ class Writer:
         return sorted(self.spool_dir.glob("*.jsonl")) if self.spool_dir.is_dir() else []
 
     def _spool_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self._spooled())
+        total = 0
+        for path in self._spooled():
+            try:
+                total += path.stat().st_size
+            except FileNotFoundError:
+                pass  # another worker has just claimed it
+        return total
 
     def _drop(self, count: int, why: str) -> None:
         self.dropped += count
