@@ -11,6 +11,7 @@ from mlservice.app import USE_CASES
 from mlservice.auth.keys import scopes_for
 from mlservice.config import CONFIG_ENV, ROOT, Defaults, absolute_path_env
 from mlservice.decisions.commands import decisions
+from mlservice.replay import replay_command  # noqa: F401 - registers decisions replay
 from mlservice.training.command import train
 
 

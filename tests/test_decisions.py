@@ -16,7 +16,9 @@ from mlservice.cli import main
 from mlservice.decisions import EXTENSION
 from mlservice.decisions.policy import PolicyError
 from mlservice.decisions.store import RecordStore
-from tests.factories import APPLICANTS, PATIENTS
+from mlservice.registry.artifact import folder_digest
+from mlservice.risk.schemas import ApplicantSchema
+from tests.factories import APPLICANTS, PATIENTS, ROOT
 
 CANARY_NUMBER = 123456.789  # in range for income, never a value any other field or answer holds
 KEY = "a test key, never a production one"
@@ -156,3 +158,47 @@ def test_retention_removes_old_records_and_kept_inputs_past_their_date(tmp_path)
     assert store.expire(keep_days=400, now=now) == (1, 1)
     assert [r["inputs"] for r in store.export()] == [None, {"amount": 900}]
     assert store.migrate() == 1  # applied once; a second start changes nothing
+
+
+def test_replay_reports_what_a_candidate_would_change_exactly_as_serving_it_would(tmp_path):
+    """Recorded with risk 1.1.0 and every input kept, replayed with 1.0.0: the changed decisions are those an
+    app serving 1.0.0 gives for the same applicants."""
+    fields = [name for name, f in ApplicantSchema().fields.items() if "feature" in f.metadata]
+    app = make(tmp_path, DECISIONS_INPUTS={"risk": {f: "keep" for f in fields}})
+    applicants = [{**a, "amount": amount} for a in APPLICANTS for amount in (300, 800, 2000, 5000)]
+    client = app.test_client()
+    served_now = [client.post("/risk", json=a).get_json()["decision"] for a in applicants]
+    written(app)
+    candidate = tmp_path / "candidate.toml"
+    config = (ROOT / "configs" / "models.toml").read_text().replace('"../artifacts/', f'"{ROOT}/artifacts/')
+    config = config.replace('version = "1.1.0"\nartifact = "' + f"{ROOT}/artifacts/risk/1.1.0/model.joblib",
+                            'version = "1.0.0"\nartifact = "' + f"{ROOT}/artifacts/risk/1.0.0/model.joblib")
+    config = config.replace(folder_digest(ROOT / "artifacts" / "risk" / "1.1.0"), folder_digest(ROOT / "artifacts" / "risk" / "1.0.0"))
+    candidate.write_text(config)
+    old = create_app({"TESTING": True, "MODELS_POLL_SECONDS": 0, "MODELS_CONFIG": str(candidate), "DECISIONS_ENABLED": False})
+    served_old = [old.test_client().post("/risk", json=a).get_json()["decision"] for a in applicants]
+    result = CliRunner().invoke(main, ["decisions", "replay", "--use-case", "risk", "--candidate", str(candidate)],
+                                env={"MLSERVICE_DECISIONS_URL": app.config["DECISIONS_URL"]})
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{"):])
+    assert report["records"] == report["replayed"] == len(applicants)
+    assert report["candidate"]["version"] == "1.0.0"
+    expected = {f"{a} -> {b}": 0 for a, b in zip(served_now, served_old) if a != b}
+    for a, b in zip(served_now, served_old):
+        if a != b:
+            expected[f"{a} -> {b}"] += 1
+    assert report["changes"] == dict(sorted(expected.items()))
+    assert report["decisions_changed"] == sum(expected.values())
+    assert report["probability_shift"]["max_absolute"] > 0
+    assert report["decisions_changed"] > 0  # the two versions do disagree on some of these applicants
+
+
+def test_replay_without_kept_inputs_says_so(tmp_path):
+    app = make(tmp_path)
+    app.test_client().post("/risk", json=APPLICANTS[0])
+    written(app)
+    result = CliRunner().invoke(main, ["decisions", "replay", "--use-case", "risk", "--candidate",
+                                       str(ROOT / "configs" / "models.toml")],
+                                env={"MLSERVICE_DECISIONS_URL": app.config["DECISIONS_URL"]})
+    report = json.loads(result.output[result.output.index("{"):])
+    assert report["replayed"] == 0 and report["records"] >= 1 and "keep" in report["message"]

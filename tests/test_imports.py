@@ -26,6 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"blueprint", "auth", "classifier_service"}),
     frozenset({"risk", "diagnose", "recommend", "admin"}),
     frozenset({"app", "training"}),
+    frozenset({"replay"}),
     frozenset({"cli", ""}),  # "": mlservice/__init__.py, which re-exports create_app
 )
 #: Inside these packages, modules import only those listed before them.

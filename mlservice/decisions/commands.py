@@ -12,7 +12,7 @@ from mlservice.config import load_config
 from mlservice.decisions.store import RecordStore
 
 
-def _store() -> tuple[RecordStore, Flask]:
+def open_store() -> tuple[RecordStore, Flask]:
     """The store the service's config names (``MLSERVICE_CONFIG``, ``MLSERVICE_DECISIONS_URL``)."""
     from mlservice.decisions import default_url
 
@@ -31,7 +31,7 @@ def decisions() -> None:
 @click.option("--use-case", help="Only this use case's records.")
 def export(since: datetime | None, use_case: str | None) -> None:
     """Print records as JSON lines, oldest first."""
-    store, _ = _store()
+    store, _ = open_store()
     store.migrate()
     since = since.replace(tzinfo=timezone.utc) if since else None
     for record in store.export(since, use_case):
@@ -41,7 +41,8 @@ def export(since: datetime | None, use_case: str | None) -> None:
 @decisions.command("expire")
 def expire() -> None:
     """Delete records older than DECISIONS_RETENTION_DAYS and kept inputs past their date."""
-    store, app = _store()
+    store, app = open_store()
     store.migrate()
     records, inputs = store.expire(float(app.config["DECISIONS_RETENTION_DAYS"]))
     click.echo(f"removed {records} records and the kept inputs of {inputs}")
+
