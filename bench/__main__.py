@@ -101,6 +101,12 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path,
         mem["floor"] = memory.server_memory(floor)
         http += _measure_cases(server, cases, args, (*ROW_CASES, *COLUMN_CASES, FILTERED), floor=floor, models=models)
         mem["after every case"] = memory.server_memory(server)
+    # Decision records cost: the same service with recording off and on, alternating on /risk single rows.
+    off_env = {**env, "MLSERVICE_DECISIONS_ENABLED": "false"}
+    on_env = {**env, "MLSERVICE_DECISIONS_URL": f"sqlite:///{run_dir / 'decisions.sqlite3'}"}
+    with procs.serve("records off", "wsgi:app", log, off_env) as off, \
+            procs.serve("records on", "wsgi:app", log, on_env) as on:
+        http += _alternating(off, on, "risk", cases["risk"][1], args)
     # Memory compared like with like: a fresh server after the same single-row load as the floor's;
     # "no models" is the same service with an empty models config (its /risk answers 503).
     empty = run_dir / "no-models.toml"
@@ -232,6 +238,20 @@ def _paired(floor: procs.Server, server: procs.Server, case: str, body: Path,
         for target, name in ((floor, "floor"), (server, case)):
             slices[name].append(_measure(target, name, body, 1, args, seconds=seconds, warm_up=False))
     return [_combined(slices["floor"]) | {"pair": case}, _combined(slices[case])]
+
+
+def _alternating(first: procs.Server, second: procs.Server, case: str, body: Path,
+                 args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Two servers on the same single-row ``case`` in alternating slices, so their ratio sees one machine speed."""
+    _step(f"{first.name} and {second.name}, alternating: {case}, 1 row per request")
+    slices: dict[str, list[dict[str, Any]]] = {first.name: [], second.name: []}
+    for target in (first, second):
+        _warm_up(target, case, body, 1, args)
+    for _ in range(PAIR_SLICES):
+        for target in (first, second):
+            slices[target.name].append(_measure(target, case, body, 1, args, seconds=args.seconds / PAIR_SLICES,
+                                                warm_up=False))
+    return [_combined(slices[first.name]), _combined(slices[second.name])]
 
 
 #: Seconds of in-process scikit-learn after each slice of a 1,000-row case.

@@ -68,6 +68,9 @@ def checks(results: dict[str, Any]) -> list[Check]:
               find(http, "service", "recommend")["req_s"] / floor_of(http, "recommend")["req_s"], 0.5, True),
         Check("1M-item catalog top-10 cost vs MovieLens", recommend["catalog_us"] / recommend["movielens_us"], 20.0, False),
     ]
+    on, off = find(http, "records on", "risk"), find(http, "records off", "risk")
+    out.append(Check("/risk single row with decision records on vs off (req/s, alternating)",
+                     on["req_s"] / off["req_s"], 0.95, True))
     added, without = memory["current"]["added_per_worker_kib"], memory["no models"]["added_per_worker_kib"]
     out += [
         Check("memory an extra worker adds, less the same service's with no model loaded / models' memory",
