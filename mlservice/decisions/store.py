@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 METADATA = sa.MetaData()
@@ -43,7 +44,7 @@ class RecordStore:
     def __init__(self, url: str) -> None:
         self.url = url
         args = {"timeout": 5} if url.startswith("sqlite") else {"connect_timeout": 3}
-        self.engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
+        self.engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True, json_serializer=_json)
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
@@ -125,10 +126,18 @@ def _plain(row: Any) -> dict[str, Any]:
     return out
 
 
+def _json(value: Any) -> str:
+    """orjson for the JSON columns: the writer's CPU is taken from the same cores as the requests'."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
-    """WAL: readers never wait for writers; every worker writes through its own connection."""
+    """WAL: readers never wait for writers; every worker writes through its own connection. In WAL,
+    synchronous=NORMAL keeps every committed batch through a crash of the service (not of the machine's
+    power) without an fsync per commit, which cost about 0.4 ms a record."""
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 

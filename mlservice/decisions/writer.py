@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 QUEUE_SIZE = 20_000
 RETRY_SECONDS = 1.0
+LINGER = 0.1
 
 
 class Writer:
@@ -92,11 +93,15 @@ class Writer:
                 time.sleep(RETRY_SECONDS)
 
     def _take(self, block: bool) -> list[Pending]:
+        """Up to ``BATCH`` records; once the first arrives, whatever else comes within ``LINGER`` seconds
+        (one transaction per batch: a commit per record would cost more than the prediction)."""
         batch: list[Pending] = []
         try:
             batch.append(self.queue.get(timeout=0.2) if block else self.queue.get_nowait())
+            deadline = time.monotonic() + (LINGER if block else 0.0)
             while len(batch) < BATCH:
-                batch.append(self.queue.get_nowait())
+                left = deadline - time.monotonic()
+                batch.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
         except queue.Empty:
             pass
         return batch
