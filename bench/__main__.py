@@ -103,7 +103,8 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path,
         mem["after every case"] = memory.server_memory(server)
     # Decision records cost: the same service with recording off and on, alternating on /risk single rows.
     off_env = {**env, "MLSERVICE_DECISIONS_ENABLED": "false"}
-    on_env = {**env, "MLSERVICE_DECISIONS_URL": f"sqlite:///{run_dir / 'decisions.sqlite3'}"}
+    on_env = {**env, "MLSERVICE_DECISIONS_ENABLED": "true",
+              "MLSERVICE_DECISIONS_URL": f"sqlite:///{run_dir / 'decisions.sqlite3'}"}
     with procs.serve("records off", "wsgi:app", log, off_env) as off, \
             procs.serve("records on", "wsgi:app", log, on_env) as on:
         http += _alternating(off, on, "risk", cases["risk"][1], args)

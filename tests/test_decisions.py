@@ -25,7 +25,8 @@ KEY = "a test key, never a production one"
 
 
 def make(tmp_path: Path, **config: Any):
-    settings = {"TESTING": True, "MODELS_POLL_SECONDS": 0, "DECISIONS_URL": f"sqlite:///{tmp_path / 'records.db'}",
+    settings = {"TESTING": True, "MODELS_POLL_SECONDS": 0, "DECISIONS_ENABLED": True,
+                "DECISIONS_URL": f"sqlite:///{tmp_path / 'records.db'}",
                 "DECISIONS_SPOOL_DIR": str(tmp_path / "spool"), **config}
     return create_app(settings)
 
@@ -202,3 +203,17 @@ def test_replay_without_kept_inputs_says_so(tmp_path):
                                 env={"MLSERVICE_DECISIONS_URL": app.config["DECISIONS_URL"]})
     report = json.loads(result.output[result.output.index("{"):])
     assert report["replayed"] == 0 and report["records"] >= 1 and "keep" in report["message"]
+
+
+def test_memory_is_bounded_by_rows_not_requests(tmp_path, monkeypatch):
+    """A 10,000-row batch is one request but 10,000 records: the queue's bound counts records."""
+    from mlservice.decisions import writer
+
+    monkeypatch.setattr(writer, "MAX_QUEUED_ROWS", 3)
+    app = make(tmp_path)
+    response = app.test_client().post("/diagnose/batch", json={"rows": PATIENTS * 2}, headers={"X-Request-ID": "big"})
+    assert response.status_code == 200
+    log = app.extensions[EXTENSION]
+    log.writer.flush()
+    assert log.writer.dropped == 4 and log.writer.queued_rows == 0
+    assert not [r for r in log.store.export() if r["request_id"] == "big"]

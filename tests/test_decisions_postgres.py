@@ -25,7 +25,7 @@ def test_records_written_equal_predictions_served_through_an_outage_and_a_sigter
     postgres.start()
     store = RecordStore(postgres.url)
     replica = Replica(0, tmp_path, workers=2, env={
-        "MLSERVICE_DECISIONS_URL": postgres.url, "MLSERVICE_DECISIONS_SPOOL_DIR": str(tmp_path / "spool"),
+        "MLSERVICE_DECISIONS_ENABLED": "true", "MLSERVICE_DECISIONS_URL": postgres.url, "MLSERVICE_DECISIONS_SPOOL_DIR": str(tmp_path / "spool"),
         "MLSERVICE_MODELS_STATE_DIR": str(tmp_path / "state")})
     try:
         replica.start()

@@ -31,6 +31,11 @@ class Pending:
     kind: str
     data: Any
 
+    @property
+    def rows(self) -> int:
+        """How many records this request makes."""
+        return len(self.data) if self.kind == "rows" else self.data[2] if self.kind == "columns" else 1
+
 
 def rows_of(pending: Pending, policy: InputPolicy, inputs_days: float) -> list[dict[str, Any]]:
     """The database rows of one answered request."""

@@ -28,6 +28,8 @@ from mlservice.observability import metrics
 log = logging.getLogger(__name__)
 BATCH = 500
 QUEUE_SIZE = 20_000
+#: Rows waiting in memory at most: a 10,000-row batch is one queue entry but 10,000 records.
+MAX_QUEUED_ROWS = 100_000
 RETRY_SECONDS = 1.0
 LINGER = 0.1
 
@@ -41,18 +43,24 @@ class Writer:
         self.spool_dir, self.spool_max_bytes = spool_dir, spool_max_bytes
         self.queue: queue.Queue[Pending] = queue.Queue(QUEUE_SIZE)
         self.dropped = 0
+        self.queued_rows = 0
         self.last_error: str | None = None
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._lock = threading.Lock()
 
     def put(self, pending: Pending) -> None:
-        """Hand a record to the writer; never waits (a full queue drops and counts it)."""
+        """Hand a request's records to the writer; never waits (a full queue drops and counts them)."""
         self._ensure_thread()
+        rows = pending.rows
+        if self.queued_rows + rows > MAX_QUEUED_ROWS:
+            self._drop(rows, "queue full")
+            return
         try:
             self.queue.put_nowait(pending)
+            self.queued_rows += rows
         except queue.Full:
-            self._drop(1, "queue full")
+            self._drop(rows, "queue full")
 
     def flush(self, timeout: float = 10.0) -> None:
         """Write what is queued or being written (to the store, or the spool) before the process exits."""
@@ -122,7 +130,8 @@ class Writer:
                 except OSError:
                     self._drop(len(rows), "spool unwritable")
         finally:
-            for _ in batch:
+            for pending in batch:
+                self.queued_rows -= pending.rows
                 self.queue.task_done()
 
     def _spool(self, rows: list[dict[str, Any]]) -> None:
