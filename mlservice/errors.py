@@ -108,8 +108,15 @@ def handle_http_exception(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     message = data.get("message") or _MESSAGES.get(error.code, error.description)
     errors = data.get("errors") or data.get("messages")
-    headers = list(error.get_headers()) + list((data.get("headers") or {}).items())
+    headers = [(k, _sorted_methods(v) if k == "Allow" else v) for k, v in error.get_headers()]
+    headers += list((data.get("headers") or {}).items())
     return error_response(error.code or 500, message, errors, headers)
+
+
+def _sorted_methods(allow: str) -> str:
+    """Werkzeug lists allowed methods from a set, in an order that differs per process: every replica
+    answers the same ``Allow`` once they are sorted."""
+    return ", ".join(sorted(m.strip() for m in allow.split(",")))
 
 
 def handle_service_error(error: ServiceError) -> Response:

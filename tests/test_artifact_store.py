@@ -141,22 +141,31 @@ def serving(replica: Replica, name: str, version: str) -> Callable[[], bool]:
     return lambda: requests.get(f"{replica.url}/models/{name}", timeout=5).json()["version"] == version
 
 
+def editor(config: Path) -> Callable[..., Callable[[], None]]:
+    """``edit(name=(version, artifact, sha256))``: a fault (or swap) that rewrites the models config so."""
+    def edit(**entries: tuple[str, str, str]) -> Callable[[], None]:
+        return lambda: write(config, models_config(**entries))
+    return edit
+
+
+def swap_by_url(replica: Replica, edit: Callable[..., Callable[[], None]], url: Callable[[str], str],
+                body: Any) -> Load:
+    """The replica starts on diagnose 1.0.0 by URL; 1.1.0 by URL is swapped in under load."""
+    start(replica)
+    assert serving(replica, "diagnose", "1.0.0")()
+    swap = edit(diagnose=("1.1.0", url("diagnose/1.1.0/model.joblib"), pin("diagnose", "1.1.0")))
+    return under_load(replica, "/diagnose", body, swap, serving(replica, "diagnose", "1.1.0"))
+
+
 @pytest.mark.integration
 def test_models_from_an_http_store_with_every_fault_under_load(tmp_path, bodies):
     http = HttpStore(ARTIFACTS, tmp_path / "store", rate="100k").start()
     config = tmp_path / "models.toml"
     replica = replica_for(tmp_path, models_config(diagnose=("1.0.0", http.url("diagnose/1.0.0/model.joblib"),
                                                             pin("diagnose", "1.0.0"))))
-    figures, loads = {}, []
+    figures, loads, edit = {}, [], editor(config)
     try:
-        start(replica)
-        assert serving(replica, "diagnose", "1.0.0")()
-
-        def edit(**entries: tuple[str, str, str]) -> Callable[[], None]:
-            return lambda: write(config, models_config(**entries))
-
-        swap = edit(diagnose=("1.1.0", http.url("diagnose/1.1.0/model.joblib"), pin("diagnose", "1.1.0")))
-        loads.append(under_load(replica, "/diagnose", bodies["/diagnose"], swap, serving(replica, "diagnose", "1.1.0")))
+        loads.append(swap_by_url(replica, edit, http.url, bodies["/diagnose"]))
         figures["swap to 1.1.0 by URL"] = loads[-1]
         faults = [
             ("missing", "diagnose", edit(diagnose=("1.2.0", http.url("diagnose/1.2.0/model.joblib"), "b" * 64))),
@@ -210,16 +219,9 @@ def test_models_from_an_s3_store_with_faults_under_load(tmp_path, bodies):
     config = tmp_path / "models.toml"
     replica = replica_for(tmp_path, models_config(diagnose=("1.0.0", s3.url("diagnose/1.0.0/model.joblib"),
                                                             pin("diagnose", "1.0.0"))), **s3.env)
-    figures, loads = {}, []
+    figures, loads, edit = {}, [], editor(config)
     try:
-        start(replica)
-        assert serving(replica, "diagnose", "1.0.0")()
-
-        def edit(**entries: tuple[str, str, str]) -> Callable[[], None]:
-            return lambda: write(config, models_config(**entries))
-
-        swap = edit(diagnose=("1.1.0", s3.url("diagnose/1.1.0/model.joblib"), pin("diagnose", "1.1.0")))
-        loads.append(under_load(replica, "/diagnose", bodies["/diagnose"], swap, serving(replica, "diagnose", "1.1.0")))
+        loads.append(swap_by_url(replica, edit, s3.url, bodies["/diagnose"]))
         figures["swap to 1.1.0 by s3:// URL"] = loads[-1]
         for kind, fault in [
             ("missing", edit(diagnose=("1.2.0", s3.url("diagnose/1.2.0/model.joblib"), "b" * 64))),
