@@ -101,15 +101,15 @@ class Writer:
                 time.sleep(RETRY_SECONDS)
 
     def _take(self, block: bool) -> list[Pending]:
-        """Up to ``BATCH`` records; once the first arrives, whatever else comes within ``LINGER`` seconds
-        (one transaction per batch: a commit per record would cost more than the prediction)."""
+        """Up to ``BATCH`` requests' records. The thread sleeps ``LINGER`` seconds between batches rather
+        than waiting on the queue: a waiting thread is woken by every request, a context switch each,
+        and one transaction per batch costs far less than one per record."""
+        if block:
+            time.sleep(LINGER)
         batch: list[Pending] = []
         try:
-            batch.append(self.queue.get(timeout=0.2) if block else self.queue.get_nowait())
-            deadline = time.monotonic() + (LINGER if block else 0.0)
             while len(batch) < BATCH:
-                left = deadline - time.monotonic()
-                batch.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
+                batch.append(self.queue.get_nowait())
         except queue.Empty:
             pass
         return batch
