@@ -10,6 +10,8 @@ import glob
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from typing import Any
 
@@ -126,9 +128,38 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
-    """Master, at shutdown: leave no samples, and no folder if we made it up."""
+    """Master, at shutdown: the recorder writes what the workers spooled as they stopped; then leave no
+    samples, and no folder if we made it up."""
+    _stop_recorder(server)
     _wipe_metrics()
     _remove_made_up_folder()
+
+
+def when_ready(server: Any) -> None:
+    """Master, once listening: start the host's decision recorder (mlservice/decisions/recorder.py)."""
+    _ensure_recorder(server)
+
+
+def _ensure_recorder(server: Any) -> None:
+    """With decision records on, a recorder runs beside the workers; one that died is started again.
+
+    The handle lives on the arbiter, which outlives a HUP's re-reading of this file.
+    """
+    if not server.cfg.preload_app or "decisions" not in server.app.wsgi().extensions:
+        return  # without preload the master has no app to ask: workers then write records themselves
+    running = getattr(server, "mlservice_recorder", None)
+    if running is None or running.poll() is not None:
+        server.mlservice_recorder = subprocess.Popen([sys.executable, "-m", "mlservice", "decisions", "record"])
+
+
+def _stop_recorder(server: Any) -> None:
+    running = getattr(server, "mlservice_recorder", None)
+    if running is not None and running.poll() is None:
+        running.terminate()
+        try:
+            running.wait(timeout=graceful_timeout)
+        except subprocess.TimeoutExpired:
+            running.kill()
 
 
 def _remove_made_up_folder(master: int = os.getpid()) -> None:
@@ -145,8 +176,11 @@ atexit.register(_remove_made_up_folder)
 
 
 def pre_fork(server: Any, worker: Any) -> None:
-    """Master, before each fork: what it holds (app, models) leaves the collector's reach."""
+    """Master, before each fork: what it holds (app, models) leaves the collector's reach; a worker
+    replaced is a moment to restart a recorder that died."""
     gc.freeze()
+    if hasattr(server, "mlservice_recorder"):
+        _ensure_recorder(server)
 
 
 def post_fork(server: Any, worker: Any) -> None:
@@ -163,7 +197,7 @@ def post_worker_init(worker: Any) -> None:
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    """Worker, as it stops (SIGTERM, max_requests, a HUP): write its queued decision records first."""
+    """Worker, as it stops (SIGTERM, max_requests, a HUP): hand off its queued decision records first."""
     decisions = getattr(worker, "wsgi", None) and worker.wsgi.extensions.get("decisions")
     if decisions:
         decisions.writer.flush()

@@ -72,6 +72,12 @@ def wait_for_port(address: str, timeout: float) -> None:
             time.sleep(0.05)
 
 
+def _is_recorder(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return b"decisions\0record" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return False
+
+
 def children(pid: int) -> list[int]:
     """Pids whose parent is ``pid`` (a gunicorn master's workers), from /proc."""
     found = []
@@ -149,6 +155,13 @@ class Replica:
         wait_for(f"{self.url}/healthz", timeout)
 
     def worker_pids(self) -> list[int]:
+        return [pid for pid in self._children() if not _is_recorder(pid)]
+
+    def recorder_pids(self) -> list[int]:
+        """The decision recorder the master starts beside its workers (with decision records on)."""
+        return [pid for pid in self._children() if _is_recorder(pid)]
+
+    def _children(self) -> list[int]:
         return children(self.proc.pid) if self.proc else []
 
     def terminate(self) -> None:

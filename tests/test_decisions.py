@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,14 @@ from click.testing import CliRunner
 
 from mlservice import create_app
 from mlservice.cli import main
-from mlservice.decisions import EXTENSION
+from mlservice.decisions import EXTENSION, recorder
 from mlservice.decisions.policy import PolicyError
-from mlservice.decisions.store import RecordStore
+from mlservice.decisions.spool import Spool
+from mlservice.decisions.store import RecordStore, Row
 from mlservice.registry.artifact import folder_digest
 from mlservice.risk.schemas import ApplicantSchema
-from tests.factories import APPLICANTS, PATIENTS, ROOT
+from tests.factories import APPLICANTS, PATIENTS, ROOT, committed_entry, copy_of, write_models_config
+from tests.stacks import wait_until
 
 CANARY_NUMBER = 123456.789  # in range for income, never a value any other field or answer holds
 KEY = "a test key, never a production one"
@@ -150,15 +154,18 @@ def test_retention_removes_old_records_and_kept_inputs_past_their_date(tmp_path)
     store = RecordStore(f"sqlite:///{tmp_path / 'r.db'}")
     store.migrate()
     now = datetime.now(timezone.utc)
-    row = {"request_id": "r", "row": 0, "caller": None, "use_case": "risk", "model": "risk", "version": "1",
-           "digest": "0" * 64, "role": "default", "outputs": {}}
-    store.insert([{**row, "at": now - timedelta(days=500), "inputs": None, "inputs_until": None},
-                  {**row, "at": now - timedelta(days=100), "inputs": {"amount": 800},
-                   "inputs_until": now - timedelta(days=10)},
-                  {**row, "at": now, "inputs": {"amount": 900}, "inputs_until": now + timedelta(days=90)}])
+
+    def row(days_ago: float, inputs: str | None, inputs_days: float | None) -> Row:
+        until = None if inputs_days is None else (now + timedelta(days=inputs_days)).timestamp()
+        return Row((now - timedelta(days=days_ago)).timestamp(), "r", 0, None, "risk", "risk", "1", "0" * 64,
+                   "default", "{}", inputs, until)
+
+    batch = [row(500, None, None), row(100, '{"amount": 800}', -10), row(0, '{"amount": 900}', 90)]
+    assert store.insert([("batch-1", batch)]) == 3
+    assert store.insert([("batch-1", batch)]) == 0  # the same batch again (its first commit's answer was lost): skipped
     assert store.expire(keep_days=400, now=now) == (1, 1)
     assert [r["inputs"] for r in store.export()] == [None, {"amount": 900}]
-    assert store.migrate() == 1  # applied once; a second start changes nothing
+    assert store.migrate() == 2  # applied once; a second start changes nothing
 
 
 def test_replay_reports_what_a_candidate_would_change_exactly_as_serving_it_would(tmp_path):
@@ -217,3 +224,64 @@ def test_memory_is_bounded_by_rows_not_requests(tmp_path, monkeypatch):
     log.writer.flush()
     assert log.writer.dropped == 4 and log.writer.queued_rows == 0
     assert not [r for r in log.store.export() if r["request_id"] == "big"]
+
+
+def test_a_shadow_answer_is_recorded_beside_the_served_one_with_its_role(tmp_path):
+    """Both versions' answers to the same request, so a data scientist can compare them on live traffic."""
+    shadow = copy_of("diagnose", tmp_path / "artifacts", version="9.0.0")
+    config = write_models_config(tmp_path / "models.toml", {
+        "diagnose": {**committed_entry("diagnose"), "shadow": {k: v for k, v in shadow.items() if k != "settings"}}})
+    app = make(tmp_path, MODELS_CONFIG=str(config))
+    answer = app.test_client().post("/diagnose/batch", json={"rows": PATIENTS[:2]}, headers={"X-Request-ID": "sh"})
+    assert answer.status_code == 200 and answer.get_json()["model"]["version"] != "9.0.0"
+    records = [r for r in written(app) if r["request_id"] == "sh"]
+    by_role = {role: sorted((r for r in records if r["role"] == role), key=lambda r: r["row"]) for role in ("default", "shadow")}
+    assert [r["row"] for r in by_role["default"]] == [r["row"] for r in by_role["shadow"]] == [0, 1]
+    assert {r["version"] for r in by_role["shadow"]} == {"9.0.0"}
+    assert [r["outputs"] for r in by_role["shadow"]] == [without(x, "model") for x in answer.get_json()["results"]]
+
+
+def test_with_a_recorder_running_workers_only_spool_and_the_recorder_writes(tmp_path):
+    app = make(tmp_path)
+    log = app.extensions[EXTENSION]
+    stop = threading.Event()
+    running = threading.Thread(target=recorder.record, args=(RecordStore(app.config["DECISIONS_URL"]), log.spool, stop))
+    running.start()
+    try:
+        assert wait_until(log.spool.recorder_running, timeout=5) >= 0
+        client = app.test_client()
+        for i in range(3):
+            assert client.post("/diagnose", json=PATIENTS[0], headers={"X-Request-ID": f"r{i}"}).status_code == 200
+        log.writer.flush()
+        status = client.get("/readyz").get_json()["decisions"]
+        assert status["recorder"] is True
+        assert log.spool.waiting() >= 1 or log.store.count() == 3  # spooled, or the recorder was quicker
+        wait_until(lambda: log.store.count() == 3, timeout=5)
+    finally:
+        stop.set()
+        running.join(10)
+    assert not running.is_alive() and not log.spool.recorder_running()
+    assert sorted(r["request_id"] for r in log.store.export()) == ["r0", "r1", "r2"]
+
+
+def test_a_spooled_batch_is_written_once_whatever_happens_to_whoever_claimed_it(tmp_path):
+    store = RecordStore(f"sqlite:///{tmp_path / 'r.db'}")
+    spool = Spool(tmp_path / "spool", 10**6)
+    row = Row(datetime.now(timezone.utc).timestamp(), "x", 0, None, "risk", "risk", "1", "0" * 64, "default", "{}",
+              None, None)
+    assert spool.put("b1", [row, row._replace(row=1)]) and spool.put("b2", [row._replace(request_id="y")])
+    [first, _] = spool.batches()
+    dead = _a_dead_pid()
+    first.rename(first.with_name(f".claimed-{dead}-{first.name}"))  # claimed by a process that died since
+    (spool.folder / "0-1-bad.rows.json").write_text("not a batch")
+    assert spool.replay(store) == (3, None)
+    assert spool.replay(store) == (0, None) and spool.waiting() == 0
+    assert spool.put("b1", [row]) and spool.replay(store) == (0, None)  # b1 again: already written, skipped
+    assert sorted((r["request_id"], r["row"]) for r in store.export()) == [("x", 0), ("x", 1), ("y", 0)]
+    assert (spool.folder / ".corrupt-0-1-bad.rows.json").exists()  # kept aside, never retried
+
+
+def _a_dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid

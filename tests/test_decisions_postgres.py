@@ -1,4 +1,5 @@
-"""Decision records in a real PostgreSQL under load: none lost through a 30 s outage of the store and a worker's SIGTERM."""
+"""Decision records in a real PostgreSQL under load: none lost through a 30 s outage of the store, a worker's
+SIGTERM and the recorder's SIGKILL."""
 from __future__ import annotations
 
 import os
@@ -20,7 +21,7 @@ PATIENT = {"pregnancies": 2, "glucose": 120, "blood_pressure": 72, "skin_thickne
 OUTAGE = 30.0
 
 
-def test_records_written_equal_predictions_served_through_an_outage_and_a_sigterm(tmp_path):
+def test_records_written_equal_predictions_served_through_an_outage_a_sigterm_and_a_sigkill(tmp_path):
     postgres = Postgres().init()
     postgres.start()
     store = RecordStore(postgres.url)
@@ -30,26 +31,32 @@ def test_records_written_equal_predictions_served_through_an_outage_and_a_sigter
     try:
         replica.start()
         replica.wait_healthy()
+        wait_until(replica.recorder_pids, timeout=10)
+        [recorder] = replica.recorder_pids()
         send = lambda s: s.post(f"{replica.url}/diagnose", json=PATIENT, timeout=20)  # noqa: E731
-        with Load(send, threads=3, seconds=OUTAGE + 10) as load:
+        with Load(send, threads=3, seconds=OUTAGE + 14) as load:
             time.sleep(3)
             postgres.stop()
-            spooling = wait_until(lambda: any((tmp_path / "spool").glob("*.jsonl")), timeout=10)
-            time.sleep(OUTAGE - spooling)
+            time.sleep(OUTAGE)
+            waiting = len(list((tmp_path / "spool").glob("*.rows.json")))
             postgres.start()
             time.sleep(2)
+            os.kill(recorder, signal.SIGKILL)  # the workers write themselves until the master starts another
+            time.sleep(2)
             worker = replica.worker_pids()[0]
-            os.kill(worker, signal.SIGTERM)  # gunicorn replaces it; its queue is written first (worker_exit)
+            os.kill(worker, signal.SIGTERM)  # gunicorn replaces it (and the recorder); its queue is handed off first
         served = sum(o.status == 200 for o in load.results)
         wait_until(lambda: store.count() >= served, timeout=30)
         time.sleep(1)  # any duplicate would show now
         written = store.count()
         record("decisions (postgresql): records under load", f"{written} written of {served} predictions served; "
-               f"store down {OUTAGE:.0f} s, a worker SIGTERMed; {load.failed()} failed requests")
-        assert load.failed() == 0 and served > 1000
+               f"store down {OUTAGE:.0f} s ({waiting} batches spooled), the recorder SIGKILLed, a worker SIGTERMed; "
+               f"{load.failed()} failed requests")
+        assert load.failed() == 0 and served > 1000 and waiting > 10
         assert written == served  # not one lost, not one twice
         assert worker not in replica.worker_pids()
-        assert not list((tmp_path / "spool").glob("*.jsonl"))  # the spool is empty again
+        assert replica.recorder_pids() and recorder not in replica.recorder_pids()  # started again
+        assert not list((tmp_path / "spool").glob("*.rows.json"))  # the spool is empty again
     finally:
         replica.stop()
         postgres.remove()

@@ -52,6 +52,8 @@ class KeyStatusSchema(StrictSchema):
 
 
 class DecisionStatusSchema(StrictSchema):
+    recorder = fields.Boolean(required=True, metadata={
+        "description": "Whether the host's recorder process writes records (else this worker writes them itself)."})
     spooled_batches = fields.Integer(required=True, metadata={"description": "Batches waiting on disk for the store."})
     dropped = fields.Integer(required=True, metadata={"description": "Records this worker dropped (spool full)."})
     last_error = fields.String(required=True, allow_none=True, metadata={"description": "The store's last failure, by type."})

@@ -1,28 +1,32 @@
 """Decision records: every prediction traceable (docs/decisions.md).
 
-``DecisionLog`` is a Flask extension. A service notes what it answered (``note``);
-after a 200 the note becomes a ``Pending`` record on the writer's queue, so a record
-exists exactly for each prediction served, and no request waits for the store.
+``DecisionLog`` is a Flask extension. A service notes what it answered (``note``), and
+what the shadow answered when one ran; after a 200 each note becomes a ``Pending`` record
+on the writer's queue, so a record exists exactly for each prediction served, and no
+request waits for the store.
 """
 from __future__ import annotations
 
 import atexit
 import tempfile
-from datetime import datetime, timezone
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g
 
 from mlservice.decisions.policy import InputPolicy
 from mlservice.decisions.records import Pending, rows_of
-from mlservice.decisions.store import RecordStore
+from mlservice.decisions.spool import Spool
+from mlservice.decisions.store import RecordStore, Row
 from mlservice.decisions.writer import Writer
 from mlservice.registry.contract import UseCase
-from mlservice.registry.extension import registry
+from mlservice.registry.extension import EXTENSION as REGISTRY
 from mlservice.registry.model import LoadedModel
 
 EXTENSION = "decisions"
+T = TypeVar("T")
 
 
 class DecisionLog:
@@ -37,31 +41,47 @@ class DecisionLog:
         self.policies = {u.name: InputPolicy.from_config(u.name, inputs.get(u.name, {}), _fields(u, inputs), _bytes(key))
                          for u in use_cases}
         self.inputs_days = float(app.config["DECISIONS_INPUTS_RETENTION_DAYS"])
-        spool = Path(app.config.get("DECISIONS_SPOOL_DIR") or Path(tempfile.gettempdir()) / "mlservice-decisions-spool")
-        self.writer = Writer(self.store, self.expand, spool, int(app.config["DECISIONS_SPOOL_MAX_BYTES"]))
+        self.spool = Spool(spool_dir(app.config), int(app.config["DECISIONS_SPOOL_MAX_BYTES"]))
+        self.writer = Writer(self.store, self.expand, self.spool)
+        self.registry = app.extensions[REGISTRY]
         app.extensions[EXTENSION] = self
         app.after_request(self._after)
         atexit.register(self.writer.flush)
 
-    def expand(self, pending: Pending) -> list[dict[str, Any]]:
+    def expand(self, pending: Pending) -> list[Row]:
         return rows_of(pending, self.policies[pending.use_case], self.inputs_days)
 
+    def note(self, use_case: str, model: LoadedModel, kind: str, answer: T, pack: Callable[[T], Any]) -> None:
+        """The request's records, made now and handed to the writer after a 200 (``_after``). Every
+        lookup here is on the request path, once: ``g`` is reached through one proxy look-up."""
+        now = g._get_current_object()  # noqa: SLF001 - Flask's own way past the proxy
+        head = (time.time(), now.get("request_id", ""), now.get("api_key_id"), use_case)
+        deployment = self.registry.deployments.get(use_case)
+        role = "canary" if deployment is not None and deployment.canary is model else "default"
+        notes = [Pending(*head, model.spec.identity, role, kind, pack(answer))]
+        shadow = now.pop("shadow_answer", None)
+        if shadow is not None:
+            notes.append(Pending(*head, shadow[0].spec.identity, "shadow", kind, pack(shadow[1])))
+        now.decisions = notes
+
     def _after(self, response: Response) -> Response:
-        noted = g.pop("decision", None)
-        if noted is not None and response.status_code == 200:
-            use_case, model, kind, data = noted
-            deployment = registry().deployments.get(use_case)
-            role = "canary" if deployment is not None and deployment.canary is model else "default"
-            self.writer.put(Pending(datetime.now(timezone.utc), g.get("request_id", ""), g.get("api_key_id"),
-                                    use_case, (model.spec.name, model.spec.version, model.spec.sha256), role,
-                                    kind, data))
+        notes = g.pop("decisions", None)
+        if notes is not None and response.status_code == 200:
+            for pending in notes:
+                self.writer.put(pending)
         return response
 
 
-def note(use_case: str, model: LoadedModel, kind: str, data: Any) -> None:
-    """Remember what this request answered, for its record once the response is a 200."""
-    if EXTENSION in current_app.extensions:
-        g.decision = (use_case, model, kind, data)
+def note(use_case: str, model: LoadedModel, kind: str, answer: T, pack: Callable[[T], Any]) -> None:
+    """Remember what this request answered (``pack(answer)`` is the record's data), and what the
+    shadow answered if one ran, for their records once the response is a 200."""
+    log = current_app.extensions.get(EXTENSION)
+    if log is not None:
+        log.note(use_case, model, kind, answer, pack)
+
+
+def spool_dir(config: Mapping[str, Any]) -> Path:
+    return Path(config.get("DECISIONS_SPOOL_DIR") or Path(tempfile.gettempdir()) / "mlservice-decisions-spool")
 
 
 def default_url() -> str:

@@ -1,14 +1,21 @@
-"""``mlservice decisions export`` and ``expire``: reading records out, and applying the retention."""
+"""``mlservice decisions export``, ``expire`` and ``record``: reading records out, applying the
+retention, and the host's recorder."""
 from __future__ import annotations
 
 import json
+import logging
+import os
+import signal
 import sys
+import threading
 from datetime import datetime, timezone
 
 import click
 from flask import Flask
 
 from mlservice.config import load_config
+from mlservice.decisions import recorder
+from mlservice.decisions.spool import Spool
 from mlservice.decisions.store import RecordStore
 
 
@@ -46,3 +53,28 @@ def expire() -> None:
     records, inputs = store.expire(float(app.config["DECISIONS_RETENTION_DAYS"]))
     click.echo(f"removed {records} records and the kept inputs of {inputs}")
 
+
+
+@decisions.command("record")
+def record() -> None:
+    """Write the records every worker spools into the store, until SIGTERM (then drain).
+
+    The gunicorn master starts this beside its workers; it stops by itself when the
+    process that started it is gone.
+    """
+    from mlservice.decisions import spool_dir
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    store, app = open_store()
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    parent = os.getppid()
+    threading.Thread(target=_stop_when_orphaned, args=(parent, stop), daemon=True).start()
+    recorder.record(store, Spool(spool_dir(app.config), int(app.config["DECISIONS_SPOOL_MAX_BYTES"])), stop)
+
+
+def _stop_when_orphaned(parent: int, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            stop.set()

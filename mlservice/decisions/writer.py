@@ -1,193 +1,167 @@
-"""Writing records in the background: batched, spooled to disk while the store is away, never blocking a request.
+"""Handing records off in the background: batched, never blocking a request.
 
 Each process has one writer thread, started by its first record (a thread never
-survives gunicorn's fork). A request only puts its ``Pending`` on a bounded queue. The
-thread takes up to ``BATCH`` at a time and inserts them in one transaction; if the
-store fails, the batch goes to a spool file (JSON lines, one file per batch) and the
-spool is replayed, oldest first, once the store answers again. When the spool is full
-the batch is dropped and counted: the service keeps serving, and readiness says so.
-A graceful stop (``flush``) empties the queue and tries the spool once more.
+survives gunicorn's fork). A request only appends its ``Pending`` to a deque: no lock,
+no wake-up. The thread wakes every ``LINGER`` seconds and takes what is there as one
+batch: fewer, larger batches cost the store less per record (index pages are written
+once per batch). When the host's recorder runs (``recorder.py``), the batch goes to the
+spool, and the recorder writes it; otherwise the thread inserts it itself, and spools it
+only if the store fails, replaying the spool once the store answers again. When the
+spool is full the batch is dropped and counted: the service keeps serving, and
+readiness says so. A graceful stop (``flush``) hands off what is queued.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import queue
+import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from mlservice.decisions import recorder
 from mlservice.decisions.records import Pending
-from mlservice.decisions.store import RecordStore
+from mlservice.decisions.spool import Spool
+from mlservice.decisions.store import RecordStore, Row
 from mlservice.observability import metrics
 
 log = logging.getLogger(__name__)
-BATCH = 500
+#: Requests taken per batch at most.
+BATCH = 5_000
+#: Requests waiting in memory at most.
 QUEUE_SIZE = 20_000
 #: Rows waiting in memory at most: a 10,000-row batch is one queue entry but 10,000 records.
 MAX_QUEUED_ROWS = 100_000
 RETRY_SECONDS = 1.0
-LINGER = 0.1
+LINGER = 0.5
 
 
 class Writer:
     """The background writer of one process."""
 
-    def __init__(self, store: RecordStore, expand: Callable[[Pending], list[dict[str, Any]]], spool_dir: Path,
-                 spool_max_bytes: int) -> None:
-        self.store, self.expand = store, expand
-        self.spool_dir, self.spool_max_bytes = spool_dir, spool_max_bytes
-        self.queue: queue.Queue[Pending] = queue.Queue(QUEUE_SIZE)
+    def __init__(self, store: RecordStore, expand: Callable[[Pending], list[Row]], spool: Spool) -> None:
+        self.store, self.expand, self.spool = store, expand, spool
+        self.pending: deque[Pending] = deque()
         self.dropped = 0
-        self.queued_rows = 0
+        #: Rows put and rows taken, each counted by one side only (request thread, writer), so no lock is needed.
+        self.put_rows = self.taken_rows = 0
         self.last_error: str | None = None
         self._thread: threading.Thread | None = None
-        self._pid = 0
         self._lock = threading.Lock()
+        #: Held while a batch is taken and handed off (by the thread, or by ``flush``).
+        self._writing = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget_thread)
+
+    @property
+    def queued_rows(self) -> int:
+        return self.put_rows - self.taken_rows
 
     def put(self, pending: Pending) -> None:
-        """Hand a request's records to the writer; never waits (a full queue drops and counts them)."""
-        self._ensure_thread()
+        """Hand a request's records to the writer; never waits (beyond the bounds they are dropped and counted)."""
+        if self._thread is None:
+            self._start_thread()
         rows = pending.rows
-        if self.queued_rows + rows > MAX_QUEUED_ROWS:
+        if len(self.pending) >= QUEUE_SIZE or self.queued_rows + rows > MAX_QUEUED_ROWS:
             self._drop(rows, "queue full")
             return
-        try:
-            self.queue.put_nowait(pending)
-            self.queued_rows += rows
-        except queue.Full:
-            self._drop(rows, "queue full")
+        self.pending.append(pending)
+        self.put_rows += rows
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Write what is queued or being written (to the store, or the spool) before the process exits."""
+        """Hand off what is queued (to the recorder, the store or the spool) before the process exits; without
+        a recorder, try the spool once more. Done here and now, not left to the thread's next wake-up: a
+        worker that stops (every ``max_requests``) serves nothing until it has exited."""
         deadline = time.monotonic() + timeout
-        running = self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
-        while self.queue.unfinished_tasks and time.monotonic() < deadline:
-            if running:
-                time.sleep(0.01)  # the writer thread is on it, batch in hand
-            else:
-                self._write(self._take(block=False))
-        self._replay_spool()
+        while self.pending and time.monotonic() < deadline:
+            self._write_batch()
+        with self._writing:  # a batch the thread has in hand
+            pass
+        if not self.spool.recorder_running():
+            self._replay()
+            while self.spool.claimed_by(os.getpid()) and time.monotonic() < deadline:
+                time.sleep(0.01)  # the writer thread is replaying a batch from the spool
 
     def status(self) -> dict[str, Any]:
-        """For readiness: what waits on disk, what was lost, and why the store last failed."""
-        return {"spooled_batches": len(self._spooled()), "dropped": self.dropped, "last_error": self.last_error}
+        """For readiness: whether a recorder writes, what waits on disk, what was lost, and why the store
+        last failed (as this worker or the recorder saw it)."""
+        running = self.spool.recorder_running()
+        return {"recorder": running, "spooled_batches": self.spool.waiting(), "dropped": self.dropped,
+                "last_error": recorder.last_error(self.spool) if running else self.last_error}
 
-    def _ensure_thread(self) -> None:
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    self._pid = os.getpid()
-                    self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
-                    self._thread.start()
+    def _forget_thread(self) -> None:
+        """A forked worker has none of its parent's threads (and so no writer yet)."""
+        self._thread, self._lock, self._writing = None, threading.Lock(), threading.Lock()
+
+    def _start_thread(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
+                self._thread.start()
 
     def _run(self) -> None:
         next_replay = 0.0
         while True:
             try:
-                batch = self._take(block=True)
-                if batch:
-                    self._write(batch)
+                time.sleep(LINGER)  # not a wait on the queue: a waiting thread is woken by every request
+                while self.pending:
+                    self._write_batch()
                 if time.monotonic() >= next_replay:
                     next_replay = time.monotonic() + RETRY_SECONDS
-                    self._replay_spool()
+                    if not self.spool.recorder_running():
+                        self._replay()
             except Exception as exc:  # noqa: BLE001 - the writer must outlive anything a store or disk does
                 self.last_error = type(exc).__name__
                 log.error("decision writer error=%s", type(exc).__name__)
                 time.sleep(RETRY_SECONDS)
 
-    def _take(self, block: bool) -> list[Pending]:
-        """Up to ``BATCH`` requests' records. The thread sleeps ``LINGER`` seconds between batches rather
-        than waiting on the queue: a waiting thread is woken by every request, a context switch each,
-        and one transaction per batch costs far less than one per record."""
-        if block:
-            time.sleep(LINGER)
-        batch: list[Pending] = []
-        try:
-            while len(batch) < BATCH:
-                batch.append(self.queue.get_nowait())
-        except queue.Empty:
-            pass
-        return batch
+    def _write_batch(self) -> None:
+        """Up to ``BATCH`` requests' records, handed off as one batch."""
+        with self._writing:
+            batch: list[Pending] = []
+            try:
+                while len(batch) < BATCH:
+                    batch.append(self.pending.popleft())
+            except IndexError:
+                pass
+            try:
+                if batch:
+                    self._write(batch)
+            finally:
+                self.taken_rows += sum(p.rows for p in batch)
 
     def _write(self, batch: list[Pending]) -> None:
-        if not batch:
+        batch_id, rows = secrets.token_hex(16), []
+        for pending in batch:
+            rows += self.expand(pending)
+        if self.spool.recorder_running():
+            self._spool(batch_id, rows)
             return
         try:
-            rows = [row for pending in batch for row in self.expand(pending)]
-            try:
-                self.store.insert(rows)
-                self.last_error = None
-                metrics.record_decisions_written(len(rows))
-            except Exception as exc:  # noqa: BLE001 - any store failure: keep the rows on disk
-                self.last_error = type(exc).__name__
-                try:
-                    self._spool(rows)
-                except OSError:
-                    self._drop(len(rows), "spool unwritable")
-        finally:
-            for pending in batch:
-                self.queued_rows -= pending.rows
-                self.queue.task_done()
-
-    def _spool(self, rows: list[dict[str, Any]]) -> None:
-        data = "".join(json.dumps(row, default=_json) + "\n" for row in rows).encode()
-        if self._spool_bytes() + len(data) > self.spool_max_bytes:
-            self._drop(len(rows), "spool full")
-            return
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{os.getpid()}.jsonl"
-        temporary = self.spool_dir / f".{name}"
-        temporary.write_bytes(data)
-        os.replace(temporary, self.spool_dir / name)
-        metrics.record_decisions_spooled(len(rows))
-
-    def _replay_spool(self) -> None:
-        """Each spooled batch into the store, oldest first; a batch is claimed by a rename, so no
-        two workers write the same one."""
-        for path in self._spooled():
-            claimed = path.with_name(f".claimed-{os.getpid()}-{path.name}")
-            try:
-                os.rename(path, claimed)
-            except FileNotFoundError:
-                continue  # another worker claimed it
-            try:
-                rows = [json.loads(line, object_hook=_dates) for line in claimed.read_text().splitlines() if line]
-                self.store.insert(rows)
-            except Exception as exc:  # noqa: BLE001 - the store is still away: give it back, try later
-                os.rename(claimed, path)
-                self.last_error = type(exc).__name__
-                return
-            claimed.unlink()
+            self.store.insert([(batch_id, rows)])
+            self.last_error = None
             metrics.record_decisions_written(len(rows))
+        except Exception as exc:  # noqa: BLE001 - any store failure: keep the rows on disk
+            self.last_error = type(exc).__name__
+            self._spool(batch_id, rows)
+            metrics.record_decisions_spooled(len(rows))
 
-    def _spooled(self) -> list[Path]:
-        return sorted(self.spool_dir.glob("*.jsonl")) if self.spool_dir.is_dir() else []
+    def _spool(self, batch_id: str, rows: list[Row]) -> None:
+        try:
+            if not self.spool.put(batch_id, rows):
+                self._drop(len(rows), "spool full")
+        except OSError:
+            self._drop(len(rows), "spool unwritable")
 
-    def _spool_bytes(self) -> int:
-        total = 0
-        for path in self._spooled():
-            try:
-                total += path.stat().st_size
-            except FileNotFoundError:
-                pass  # another worker has just claimed it
-        return total
+    def _replay(self) -> None:
+        written, error = self.spool.replay(self.store)
+        if written:
+            metrics.record_decisions_written(written)
+        if error:
+            self.last_error = error
 
     def _drop(self, count: int, why: str) -> None:
         self.dropped += count
         metrics.record_decisions_dropped(count)
         log.error("decision records dropped count=%d reason=%s", count, why)
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    raise TypeError(type(value).__name__)
-
-
-def _dates(obj: dict[str, Any]) -> Any:
-    return datetime.fromisoformat(obj["$datetime"]) if set(obj) == {"$datetime"} else obj

@@ -1,4 +1,5 @@
-"""Running a request on the version routed for it: a shadow sees it too and is only counted.
+"""Running a request on the version routed for it: a shadow sees it too, is counted, and its
+answer is left on ``g.shadow_answer`` (for a decision record of role shadow).
 
 Whatever the shadow does (fails, disagrees, is slow) never changes the response.
 """
@@ -42,7 +43,9 @@ def mirror(shadow: LoadedModel | None, run: Callable[[LoadedModel], T], served: 
         return
     start = time.perf_counter()
     try:
-        outcome = "agree" if same(served, run(shadow)) else "disagree"
+        answer = run(shadow)
+        g.shadow_answer = (shadow, answer)
+        outcome = "agree" if same(served, answer) else "disagree"
     except Exception as exc:  # noqa: BLE001 - a shadow must never fail a request
         log.error("shadow failed name=%s version=%s error=%s", shadow.spec.name, shadow.spec.version, type(exc).__name__)
         outcome = "error"

@@ -28,6 +28,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,11 @@ class ModelSpec:
     @property
     def artifact_dir(self) -> Path:
         return self.artifact.parent
+
+    @cached_property
+    def identity(self) -> tuple[str, str, str]:
+        """Name, version and full digest: what a decision record names (made once, not per request)."""
+        return self.name, self.version, self.sha256
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "artifact": str(self.artifact)}
