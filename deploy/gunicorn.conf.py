@@ -149,7 +149,7 @@ def _ensure_recorder(server: Any) -> None:
         return  # without preload the master has no app to ask: workers then write records themselves
     running = getattr(server, "mlservice_recorder", None)
     if running is None or running.poll() is not None:
-        server.mlservice_recorder = subprocess.Popen([sys.executable, "-m", "mlservice", "decisions", "record"])
+        server.mlservice_recorder = subprocess.Popen([sys.executable, "-m", "mlservice.decisions.recorder"])
 
 
 def _stop_recorder(server: Any) -> None:

@@ -74,7 +74,7 @@ def wait_for_port(address: str, timeout: float) -> None:
 
 def _is_recorder(pid: int) -> bool:
     with contextlib.suppress(OSError):
-        return b"decisions\0record" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"mlservice.decisions.recorder" in Path(f"/proc/{pid}/cmdline").read_bytes()
     return False
 
 

@@ -10,7 +10,7 @@ from mlservice import admin, auth, diagnose, jsonprovider, observability, recomm
 from mlservice.auth.openapi import ScopesPlugin
 from mlservice.blueprint import ServiceApi
 from mlservice.config import load_config
-from mlservice.decisions import DecisionLog
+from mlservice.decisions.extension import DecisionLog
 from mlservice.registry.extension import ModelRegistry
 from mlservice.schemas.openapi import SchemaExtrasPlugin
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlservice import decisions
+from mlservice.decisions.extension import note
 from mlservice.column_batch import ColumnBatch
 from mlservice.observability import metrics
 from mlservice.registry.model import LoadedModel
@@ -43,7 +43,7 @@ class ClassifierService:
         results, model = run_routed(self.name, key, lambda m: self.score_rows(m, to_rows(records, m.input_fields)),
                                     self._same_rows)
         metrics.count_warnings(self.name, [r["warnings"] for r in results])
-        decisions.note(self.name, model, "rows", results, lambda answers: list(zip(records, answers)))
+        note(self.name, model, "rows", results, lambda answers: list(zip(records, answers)))
         return results, model
 
     def one(self, record: dict[str, Any]) -> Answer:
@@ -59,7 +59,7 @@ class ClassifierService:
         result, model = run_routed(self.name, None, lambda m: self.score_columns(m, batch), self._same_columns,
                                    rows=len(batch))
         metrics.count_warnings(self.name, [result["warnings"]])
-        decisions.note(self.name, model, "columns", result, lambda answer: (batch.data, answer, len(batch)))
+        note(self.name, model, "columns", result, lambda answer: (batch.data, answer, len(batch)))
         return {**result, **self.constant, "model": model.ref}
 
     def _same_rows(self, served: list[Answer], shadow: list[Answer]) -> bool:

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from mlservice import create_app
 from mlservice.cli import main
-from mlservice.decisions import EXTENSION, recorder
+from mlservice.decisions import recorder
+from mlservice.decisions.extension import EXTENSION
 from mlservice.decisions.policy import PolicyError
 from mlservice.decisions.spool import Spool
 from mlservice.decisions.store import RecordStore, Row

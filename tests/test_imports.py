@@ -28,7 +28,6 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"app", "training"}),
     frozenset({"replay"}),
     frozenset({"cli", ""}),  # "": mlservice/__init__.py, which re-exports create_app
-    frozenset({"__main__"}),  # python -m mlservice
 )
 #: Inside these packages, modules import only those listed before them.
 ORDER_WITHIN = {

@@ -6,7 +6,7 @@ from typing import Any
 from flask import current_app
 
 from mlservice.auth import key_status
-from mlservice.decisions import EXTENSION as DECISIONS
+from mlservice.decisions.extension import EXTENSION as DECISIONS
 from mlservice.errors import ModelNotReady, NotFound
 from mlservice.registry.extension import registry
 from mlservice.registry.formats import can_execute_code

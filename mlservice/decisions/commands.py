@@ -3,11 +3,7 @@ retention, and the host's recorder."""
 from __future__ import annotations
 
 import json
-import logging
-import os
-import signal
 import sys
-import threading
 from datetime import datetime, timezone
 
 import click
@@ -15,17 +11,15 @@ from flask import Flask
 
 from mlservice.config import load_config
 from mlservice.decisions import recorder
-from mlservice.decisions.spool import Spool
+from mlservice.decisions.settings import store_url
 from mlservice.decisions.store import RecordStore
 
 
 def open_store() -> tuple[RecordStore, Flask]:
     """The store the service's config names (``MLSERVICE_CONFIG``, ``MLSERVICE_DECISIONS_URL``)."""
-    from mlservice.decisions import default_url
-
     app = Flask("mlservice")
     load_config(app)
-    return RecordStore(app.config.get("DECISIONS_URL") or default_url()), app
+    return RecordStore(store_url(app.config)), app
 
 
 @click.group("decisions")
@@ -59,22 +53,7 @@ def expire() -> None:
 def record() -> None:
     """Write the records every worker spools into the store, until SIGTERM (then drain).
 
-    The gunicorn master starts this beside its workers; it stops by itself when the
-    process that started it is gone.
+    The gunicorn master starts this (as ``python -m mlservice.decisions.recorder``) beside
+    its workers; run it yourself to record from a separate container of the same pod.
     """
-    from mlservice.decisions import spool_dir
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    store, app = open_store()
-    stop = threading.Event()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
-    parent = os.getppid()
-    threading.Thread(target=_stop_when_orphaned, args=(parent, stop), daemon=True).start()
-    recorder.record(store, Spool(spool_dir(app.config), int(app.config["DECISIONS_SPOOL_MAX_BYTES"])), stop)
-
-
-def _stop_when_orphaned(parent: int, stop: threading.Event) -> None:
-    while not stop.wait(1.0):
-        if os.getppid() != parent:
-            stop.set()
+    recorder.main()

@@ -7,9 +7,10 @@ recorder running, workers only append each batch to the spool (one file write pe
 ``LINGER``), and the store's work happens here, in a process of its own. Without one
 (``flask run``, tests, a recorder that died), workers write to the store themselves.
 
-Started by the gunicorn master (deploy/gunicorn.conf.py) as ``mlservice decisions
-record``; on Kubernetes it may instead run beside the service in the same pod, sharing
-the spool volume. It holds the spool's lock while it runs: a second recorder of the
+Started by the gunicorn master (deploy/gunicorn.conf.py) as ``python -m
+mlservice.decisions.recorder``, which imports only what it needs (the store, the spool,
+the config's loader): the whole app would cost it seconds of CPU at every start. It stops
+by itself when the process that started it is gone. It holds the spool's lock while it runs: a second recorder of the
 same spool waits for the lock and takes over when the first one stops.
 """
 from __future__ import annotations
@@ -18,9 +19,14 @@ import fcntl
 import json
 import logging
 import os
+import signal
 import threading
 import time
 
+from flask import Flask
+
+from mlservice.config import load_config
+from mlservice.decisions.settings import spool_dir, store_url
 from mlservice.decisions.spool import RECORDER_LOCK, RECORDER_STATUS, Spool
 from mlservice.decisions.store import RecordStore
 from mlservice.observability import metrics
@@ -28,6 +34,9 @@ from mlservice.observability import metrics
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.2
 RETRY_SECONDS = 1.0
+#: Below the workers' priority: its few percent of a core wait for a worker to finish a request rather
+#: than interrupt it. It never falls behind for that: a niced process still gets its share of a busy CPU.
+NICENESS = 5
 #: At a stop, how long the recorder keeps writing what waits before it exits (the rest stays spooled).
 DRAIN_SECONDS = 10.0
 
@@ -79,3 +88,27 @@ def last_error(spool: Spool) -> str | None:
         return json.loads((spool.folder / RECORDER_STATUS).read_text()).get("last_error")
     except (FileNotFoundError, ValueError):
         return None
+
+
+def main() -> None:
+    """The recorder of the spool the service's config names, until SIGTERM or its parent is gone."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    os.nice(NICENESS)
+    app = Flask("mlservice")
+    load_config(app)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(), stop), daemon=True).start()
+    spool = Spool(spool_dir(app.config), int(app.config["DECISIONS_SPOOL_MAX_BYTES"]))
+    record(RecordStore(store_url(app.config)), spool, stop)
+
+
+def _stop_when_orphaned(parent: int, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            stop.set()
+
+
+if __name__ == "__main__":
+    main()

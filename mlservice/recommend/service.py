@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from mlservice import decisions, issues
+from mlservice import issues
+from mlservice.decisions.extension import note
 from mlservice.observability import metrics
 from mlservice.recommend.reasons import reason
 from mlservice.recommend.runtime import RecommenderRuntime
@@ -25,7 +26,7 @@ def recommend(query: dict[str, Any]) -> dict[str, Any]:
     key = str(query["user_id"]) if "user_id" in query else None
     result, model = run_routed(NAME, key, lambda m: _recommend(m, query), _same_items)
     metrics.count_warnings(NAME, [result["warnings"]])
-    decisions.note(NAME, model, "one", result, lambda answer: (query, answer))
+    note(NAME, model, "one", result, lambda answer: (query, answer))
     return {**result, "model": model.ref}
 
 

@@ -1,4 +1,0 @@
-"""``python -m mlservice``: the ``mlservice`` command, for processes started by path-less parents."""
-from mlservice.cli import main
-
-main()
