@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from mlservice import admin, auth, diagnose, jsonprovider, observability, recommend, risk, security
+from mlservice import admin, auth, diagnose, jsonprovider, observability, recommend, risk, security, v2
 from mlservice.auth.openapi import ScopesPlugin
 from mlservice.blueprint import ServiceApi
 from mlservice.config import load_config
@@ -36,6 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for use_case in use_cases:
         api.register_blueprint(use_case.blueprint)
     api.register_blueprint(admin.blp)
+    if {"risk", "diagnose"} & set(app.config["USE_CASES"]):
+        api.register_blueprint(v2.blp)
     ModelRegistry(app, use_cases, known=[u.name for u in USE_CASES])
     DecisionLog().init_app(app, use_cases)
     return app

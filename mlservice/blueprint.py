@@ -33,6 +33,8 @@ class ServiceBlueprint(Blueprint):
     """A blueprint whose JSON bodies go through the hardened parser."""
 
     ARGUMENTS_PARSER = StrictJSONParser()
+    #: The shape its error answers are documented in.
+    ERROR_SCHEMA: type = ErrorSchema
 
     def errors(self, *codes: int) -> Callable[[Any], Any]:
         """Document the error statuses an operation can answer, all in the error shape.
@@ -43,7 +45,7 @@ class ServiceBlueprint(Blueprint):
 
         def decorator(func: Any) -> Any:
             for code in codes:
-                documented = self.alt_response(code, schema=ErrorSchema, description=HTTPStatus(code).phrase)(func)
+                documented = self.alt_response(code, schema=self.ERROR_SCHEMA, description=HTTPStatus(code).phrase)(func)
                 func._apidoc = documented._apidoc
             return func
 

@@ -54,10 +54,10 @@ class ClassifierService:
         results, model = self.rows(records)
         return {"results": results, **self.constant, "model": model.ref}
 
-    def columns(self, batch: ColumnBatch) -> Answer:
-        """Every row of a columnar batch by the version routed for the batch as a whole."""
+    def columns(self, batch: ColumnBatch, version: str | None = None) -> Answer:
+        """Every row of a columnar batch by the version routed for the batch as a whole (or by ``version``)."""
         result, model = run_routed(self.name, None, lambda m: self.score_columns(m, batch), self._same_columns,
-                                   rows=len(batch))
+                                   rows=len(batch), version=version)
         metrics.count_warnings(self.name, [result["warnings"]])
         note(self.name, model, "columns", result, lambda answer: (batch.data, answer, len(batch)))
         return {**result, **self.constant, "model": model.ref}

@@ -2,8 +2,10 @@
 
 Every error, whether raised by our services, by webargs validation, by Werkzeug
 routing or by a bug, leaves through :func:`error_response`, so clients parse one
-shape: ``{"code", "status", "message", "errors"?}``. Nothing from the request
-body is ever put into it.
+shape: ``{"code", "status", "message", "errors"?}``; under ``/v2/`` the Open
+Inference Protocol's own ``{"error": "..."}``, the field errors worded into it, and
+invalid input is a 400 as V2 clients expect. Nothing from the request body is ever
+put into either.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,12 @@ class Forbidden(ServiceError):
     status = HTTPStatus.FORBIDDEN
 
 
+class InvalidInput(ServiceError):
+    """A request the protocol cannot take (a V2 tensor of the wrong shape or type)."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
 class ModelNotReady(ServiceError):
     """The model behind a use case is not loaded; the use case answers 503 until it is."""
 
@@ -66,6 +74,8 @@ def error_response(
     status: int, message: str, errors: Any = None, headers: Any = None
 ) -> Response:
     """Build the one error shape."""
+    if request and request.path.startswith(V2_PREFIX):
+        return _v2_response(400 if status == 422 else status, message, errors, headers)
     body: dict[str, Any] = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
     if errors:
         budget = [MAX_FIELD_ERRORS]
@@ -78,6 +88,38 @@ def error_response(
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
+
+
+V2_PREFIX = "/v2/"
+#: Field errors a V2 error message words out; the rest are counted.
+V2_FIELD_ERRORS = 5
+
+
+def _v2_response(status: int, message: str, errors: Any, headers: Any) -> Response:
+    """``{"error": "..."}``: the message, then each field error as "<input>, row <i>: <what is wrong>"."""
+    found = list(_paths(_capped(errors, [MAX_FIELD_ERRORS]) if errors else {}, ()))
+    message = message.replace("; see errors for each field.", ":")  # V2 has no errors field: they follow
+    worded = [f"{', row '.join(p) if len(p) == 2 else ' '.join(p)}: {m}" for p, m in found[:V2_FIELD_ERRORS]]
+    if len(found) > V2_FIELD_ERRORS:
+        worded.append(f"and {len(found) - V2_FIELD_ERRORS} more")
+    response = jsonify({"error": " ".join([message, *worded]) if worded else message})
+    response.status_code = status
+    for name, value in headers or ():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _paths(errors: Any, path: tuple[str, ...]) -> Any:
+    """(path, message) for every message; the envelope's own keys (json, columns) left out of the path."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            yield from _paths(value, path if key in ("json", "columns") else (*path, str(key)))
+    elif isinstance(errors, list):
+        for value in errors:
+            yield from _paths(value, path)
+    elif errors:
+        yield path or ("request",), errors
 
 
 def _capped(errors: Any, budget: list[int]) -> Any:
@@ -106,8 +148,8 @@ def _safe_key(key: Any) -> Any:
 def handle_http_exception(error: HTTPException) -> Response:
     """Werkzeug and webargs errors; keeps headers such as ``Allow`` on a 405."""
     data = getattr(error, "data", None) or {}
-    message = data.get("message") or _MESSAGES.get(error.code, error.description)
     errors = data.get("errors") or data.get("messages")
+    message = data.get("message") or _MESSAGES.get(422 if errors else error.code, error.description)
     headers = [(k, _sorted_methods(v) if k == "Allow" else v) for k, v in error.get_headers()]
     headers += list((data.get("headers") or {}).items())
     return error_response(error.code or 500, message, errors, headers)

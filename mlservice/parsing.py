@@ -41,17 +41,43 @@ class StrictJSONParser(FlaskParser):
             return schema
         return super()._get_schema(argmap, req)
 
+    #: Media types taken as JSON besides ``application/json`` and ``*+json``.
+    ALSO_JSON: frozenset[str] = frozenset()
+
     def _raw_load_json(self, req: Request) -> Any:
-        if not core.is_json(req.mimetype):
+        if not core.is_json(req.mimetype) and req.mimetype not in self.ALSO_JSON:
             raise UnsupportedMediaType()
         body = read_body(req)
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            abort(400, message="The request body is not valid JSON.")
+            data = self._lenient(body)
         if has_duplicate_keys(body, data):
             abort(400, message="The request body repeats a key within one object; each key may appear once.")
         return data
+
+    def _lenient(self, body: bytes) -> Any:
+        """A body orjson refused: a 400, unless the parser takes JSON's NaN extension (``ProtocolJSONParser``)."""
+        abort(400, message="The request body is not valid JSON.")
+
+
+class ProtocolJSONParser(StrictJSONParser):
+    """For the V2 protocol, whose clients (tritonclient) send JSON with no Content-Type at all, and a
+    NumPy NaN (a missing value) as the bare word ``NaN``; Infinity is still refused."""
+
+    ALSO_JSON = frozenset({""})
+
+    def _lenient(self, body: bytes) -> Any:
+        try:
+            return json.loads(body, parse_constant=_nan_only)
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the stack
+            abort(400, message="The request body is not valid JSON.")
+
+
+def _nan_only(word: str) -> float:
+    if word != "NaN":
+        raise ValueError(word)
+    return float("nan")
 
 
 def read_body(req: Request) -> bytes:

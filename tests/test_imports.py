@@ -25,6 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"scoring", "decisions"}),
     frozenset({"blueprint", "auth", "classifier_service"}),
     frozenset({"risk", "diagnose", "recommend", "admin"}),
+    frozenset({"v2"}),
     frozenset({"app", "training"}),
     frozenset({"replay"}),
     frozenset({"cli", ""}),  # "": mlservice/__init__.py, which re-exports create_app

@@ -8,6 +8,9 @@ OPERATIONS = {
     ("/diagnose/batch", "post"), ("/diagnose/columns", "post"),
     ("/recommend", "post"), ("/models", "get"), ("/models/{name}", "get"), ("/healthz", "get"), ("/readyz", "get"),
     ("/decisions/{request_id}", "get"),
+    ("/v2", "get"), ("/v2/health/live", "get"), ("/v2/health/ready", "get"),
+    *((f"/v2/models/{{name}}{version}{leaf}", "post" if leaf == "/infer" else "get")
+      for version in ("", "/versions/{version}") for leaf in ("", "/ready", "/infer")),
 }
 
 
@@ -28,6 +31,7 @@ def test_every_request_body_has_a_valid_example(spec, make_app, tiny_entry):
         if "post" not in item:
             continue
         example = item["post"]["requestBody"]["content"]["application/json"]["example"]
+        path = path.replace("{name}", "diagnose").replace("{version}", tiny_entry["version"])  # V2's paths
         response = client.post(path, json=example)
         assert response.status_code in (200, 503), (path, response.get_json())
 

@@ -44,9 +44,12 @@ def init_app(app: Flask, use_case_of: Mapping[str, str]) -> None:
 
 
 def required_scope(endpoint: str | None, blueprint: str | None, docs_scope: str | None,
-                   use_case_of: Mapping[str, str]) -> str | None:
+                   use_case_of: Mapping[str, str], view_args: Mapping[str, str] | None = None) -> str | None:
     if blueprint in use_case_of:
         return f"predict:{use_case_of[blueprint]}"
+    if blueprint == "v2" and view_args and "name" in view_args:  # a model's metadata and inference
+        name = view_args["name"]
+        return f"predict:{name}" if name in use_case_of.values() else "predict"
     if endpoint in ADMIN_ENDPOINTS:
         return "admin"
     if blueprint == "api-docs":
@@ -57,7 +60,7 @@ def required_scope(endpoint: str | None, blueprint: str | None, docs_scope: str 
 def _authenticate() -> None:
     guard = current_app.extensions[EXTENSION]
     scope = required_scope(request.endpoint, request.blueprint, current_app.config.get("DOCS_SCOPE"),
-                           guard.use_case_of)
+                           guard.use_case_of, request.view_args)
     if scope is None:
         return
     presented = _presented_key()

@@ -199,6 +199,17 @@ class ModelRegistry:
             raise ModelNotReady(f"The {name} model is not loaded; /readyz says why.")
         return deployment.route(key), deployment.shadow
 
+    def version(self, name: str, version: str) -> LoadedModel:
+        """The configured version ``version`` of ``name`` in whichever role it holds (default, canary, shadow):
+        the V2 protocol's versioned paths; 404 if no role holds it, 503 if the name is not loaded."""
+        deployment = self.deployments.get(name)
+        if deployment is None:
+            raise ModelNotReady(f"The {name} model is not loaded; /readyz says why.")
+        for model in deployment.models():
+            if model.spec.version == version:
+                return model
+        raise NotFound("No such version of this model is configured (GET /v2/models/<name> lists them).")
+
     @property
     def names(self) -> list[str]:
         return sorted(self.deployments.keys() | self.failures.keys())

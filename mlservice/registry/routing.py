@@ -21,14 +21,18 @@ T = TypeVar("T")
 
 
 def run_routed(name: str, key: str | None, run: Callable[[LoadedModel], T], same: Callable[[T, T], bool],
-               rows: int | None = None) -> tuple[T, LoadedModel]:
-    """``run`` on the version routed for ``key``, mirrored to the shadow if one is set.
+               rows: int | None = None, version: str | None = None) -> tuple[T, LoadedModel]:
+    """``run`` on the version routed for ``key``, mirrored to the shadow if one is set; or, with
+    ``version``, on that configured version alone (a client comparing versions chose it).
 
     ``rows``: how many rows the request held, noted with the version that answered
     for the access log and prediction metrics; by default the length of a list
     answer, else one.
     """
-    model, shadow = registry().route(name, key)
+    if version is None:
+        model, shadow = registry().route(name, key)
+    else:
+        model, shadow = registry().version(name, version), None
     served = run(model)
     mirror(shadow, run, served, same)
     if rows is None:

@@ -1,0 +1,73 @@
+"""The use cases V2 serves, and how their answers become output tensors.
+
+``risk`` and ``diagnose`` map cleanly: rows of named inputs in, a probability, a decision
+or label and per-input contributions out. ``recommend`` does not: its input is a user
+or a set of liked items, a ragged list rather than a row of features, and its answer a
+ranked, variable-length list of items with a reason each, which V2's fixed-shape tensors
+would force into padding and a side channel for the reasons. It stays on ``/recommend``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from marshmallow import fields
+
+from mlservice.classifier_service import ClassifierService
+from mlservice.diagnose.schemas import PatientColumnsSchema, PatientSchema
+from mlservice.diagnose.service import diagnoses
+from mlservice.risk.schemas import ApplicantColumnsSchema, ApplicantSchema
+from mlservice.risk.service import assessments
+from mlservice.schemas.base import StrictSchema
+from mlservice.schemas.columns import ColumnsSchema
+from mlservice.v2.tensors import output
+
+Answer = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Served:
+    """One use case behind V2: its service, its schemas, and its outputs (name, datatype, from an answer)."""
+
+    service: ClassifierService
+    row_schema: type[StrictSchema]
+    columns_schema: type[ColumnsSchema]
+    outputs: tuple[tuple[str, str, Callable[[Answer], Any]], ...]
+
+    def kinds(self) -> dict[str, str]:
+        """Per model input: "integer", "number" or "category" (the row schema's field types)."""
+        return {name: _kind(field) for name, field in self.row_schema().fields.items() if "feature" in field.metadata}
+
+
+def _kind(field: fields.Field) -> str:
+    if isinstance(field, fields.Integer):
+        return "integer"
+    return "number" if isinstance(field, fields.Number) else "category"
+
+
+def _contributions(answer: Answer) -> np.ndarray:
+    """Per row, every input's contribution to the log-odds, in the model's input order."""
+    return np.column_stack(list(answer["contributions"].values()))
+
+
+SERVED = {
+    "risk": Served(assessments, ApplicantSchema, ApplicantColumnsSchema, (
+        ("probability_of_default", "FP64", lambda a: a["probability_of_default"]),
+        ("decision", "BYTES", lambda a: a["decision"]),
+        ("contributions", "FP64", _contributions),
+    )),
+    "diagnose": Served(diagnoses, PatientSchema, PatientColumnsSchema, (
+        ("probability", "FP64", lambda a: a["probability"]),
+        ("label", "BYTES", lambda a: a["label"]),
+        ("abstained", "BOOL", lambda a: a["abstained"]),
+        ("contributions", "FP64", _contributions),
+    )),
+}
+
+
+def outputs_of(served: Served, answer: Answer, wanted: list[str] | None) -> list[dict[str, Any]]:
+    """The answer as output tensors, all or those ``wanted`` (unknown names were refused before)."""
+    return [output(name, pick(answer), datatype) for name, datatype, pick in served.outputs
+            if wanted is None or name in wanted]
