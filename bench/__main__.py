@@ -132,7 +132,25 @@ def _mlserver(args: argparse.Namespace, models: dict[str, Any], run_dir: Path) -
     with mlserver.serve(args.mlserver, models, run_dir / "mlserver", run_dir / "mlserver.log") as server:
         gap = max(mlserver.golden_gap(server, models[case]) for case in mlserver.CASES)
         runs = _measure_cases(server, cases, args, names=mlserver.CASES)
+        with procs.serve("service", "wsgi:app", run_dir / "servers.log", _service_env(args, run_dir)) as service:
+            for case in mlserver.CASES:
+                for rows, body in cases[case].items():
+                    runs += _v2_to_v2(server, service, case, body, rows, args)
     return runs, {"ready_seconds": server.ready_seconds, "golden_gap": gap}
+
+
+def _v2_to_v2(mlserver_: procs.Server, service: procs.Server, case: str, body: Path, rows: int,
+              args: argparse.Namespace) -> list[dict[str, Any]]:
+    """MLServer and this service's ``/v2`` answering the very same V2 request bytes, in alternating slices."""
+    _step(f"mlserver and service, alternating: the same V2 request, {case}, {rows} row(s)")
+    v2_case = f"v2/{case}"
+    _warm_up(mlserver_, case, body, rows, args)
+    _warm_up(service, v2_case, body, rows, args)
+    theirs, ours = [], []
+    for _ in range(PAIR_SLICES):
+        theirs.append(_measure(mlserver_, case, body, rows, args, seconds=args.seconds / PAIR_SLICES, warm_up=False))
+        ours.append(_measure(service, v2_case, body, rows, args, seconds=args.seconds / PAIR_SLICES, warm_up=False))
+    return [_combined(theirs) | {"case": f"{case} (V2, paired)"}, _combined(ours)]
 
 
 def _service_env(args: argparse.Namespace, run_dir: Path) -> dict[str, str]:
@@ -315,6 +333,8 @@ def _target(server: procs.Server, case: str, rows: int) -> tuple[str, str]:
         return server.url + mlserver.infer_path(case), "POST"
     if case == FILTERED:
         return server.url + "/recommend", "POST"
+    if case.startswith("v2/"):
+        return server.url + mlserver.infer_path(case.removeprefix("v2/")), "POST"
     path = "/" if case == "floor" else f"/{case}" + ("/batch" if rows > 1 and "/" not in case else "")
     return server.url + path, "GET" if case == "healthz" else "POST"
 

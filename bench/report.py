@@ -68,6 +68,13 @@ def checks(results: dict[str, Any]) -> list[Check]:
               find(http, "service", "recommend")["req_s"] / floor_of(http, "recommend")["req_s"], 0.5, True),
         Check("1M-item catalog top-10 cost vs MovieLens", recommend["catalog_us"] / recommend["movielens_us"], 20.0, False),
     ]
+    for rows, target in ((1, 2.0), (1000, 1.0)):
+        ours = next((r for r in http if (r["server"], r["case"], r["rows"]) == ("service", "v2/diagnose", rows)), None)
+        theirs = next((r for r in http if (r["server"], r["case"], r["rows"]) == ("mlserver", "diagnose (V2, paired)", rows)),
+                      None)
+        if ours and theirs:
+            out.append(Check(f"/v2 diagnose vs MLServer, the same V2 request, {rows} row(s) (rows/s, alternating)",
+                             ours["rows_s"] / theirs["rows_s"], target, True))
     on, off = find(http, "records on", "risk"), find(http, "records off", "risk")
     out.append(Check("/risk single row with decision records on vs off (req/s, alternating)",
                      on["req_s"] / off["req_s"], 0.95, True))

@@ -223,3 +223,13 @@ def test_nan_means_missing_as_numpy_clients_send_it_and_infinity_or_deep_nesting
     for hostile in (body.replace("[NaN]", "[Infinity]"), '{"inputs": ' + "[" * 100_000 + "]" * 100_000 + "}"):
         response = v2.post("/v2/models/risk/infer", data=hostile)
         assert response.status_code == 400 and "not valid JSON" in response.get_json()["error"]
+
+
+def test_mlservers_request_for_predict_proba_is_answered_as_mlserver_answers_it(app, v2):
+    """MLServer's scikit-learn runtime answers ``predict_proba`` as [P(0), P(1)] per row: its clients work unchanged."""
+    body = {**matrix(PATIENTS, fields_of(app, "diagnose")), "outputs": [{"name": "predict_proba"}]}
+    [proba] = v2.post("/v2/models/diagnose/infer", json=body).get_json()["outputs"]
+    assert proba["shape"] == [len(PATIENTS), 2]
+    expected = [v2.post("/diagnose", json=p).get_json()["probability"] for p in PATIENTS]
+    np.testing.assert_allclose(np.array(proba["data"]).reshape(-1, 2)[:, 1], expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.array(proba["data"]).reshape(-1, 2).sum(axis=1), 1.0, rtol=0, atol=1e-12)

@@ -35,6 +35,8 @@ class Served:
     row_schema: type[StrictSchema]
     columns_schema: type[ColumnsSchema]
     outputs: tuple[tuple[str, str, Callable[[Answer], Any]], ...]
+    #: Outputs answered only when a request names them.
+    on_request: tuple[tuple[str, str, Callable[[Answer], Any]], ...] = ()
 
     def kinds(self) -> dict[str, str]:
         """Per model input: "integer", "number" or "category" (the row schema's field types)."""
@@ -47,6 +49,13 @@ def _kind(field: fields.Field) -> str:
     return "number" if isinstance(field, fields.Number) else "category"
 
 
+def _predict_proba(probability: Any) -> np.ndarray:
+    """[P(class 0), P(class 1)] per row: what MLServer's scikit-learn runtime answers, so its clients'
+    requests for ``predict_proba`` work unchanged (asked for by name only)."""
+    p = np.asarray(probability, dtype=np.float64)
+    return np.column_stack([1.0 - p, p])
+
+
 def _contributions(answer: Answer) -> np.ndarray:
     """Per row, every input's contribution to the log-odds, in the model's input order."""
     return np.column_stack(list(answer["contributions"].values()))
@@ -57,17 +66,19 @@ SERVED = {
         ("probability_of_default", "FP64", lambda a: a["probability_of_default"]),
         ("decision", "BYTES", lambda a: a["decision"]),
         ("contributions", "FP64", _contributions),
-    )),
+    ), (("predict_proba", "FP64", lambda a: _predict_proba(a["probability_of_default"])),)),
     "diagnose": Served(diagnoses, PatientSchema, PatientColumnsSchema, (
         ("probability", "FP64", lambda a: a["probability"]),
         ("label", "BYTES", lambda a: a["label"]),
         ("abstained", "BOOL", lambda a: a["abstained"]),
         ("contributions", "FP64", _contributions),
-    )),
+    ), (("predict_proba", "FP64", lambda a: _predict_proba(a["probability"])),)),
 }
 
 
 def outputs_of(served: Served, answer: Answer, wanted: list[str] | None) -> list[dict[str, Any]]:
     """The answer as output tensors, all or those ``wanted`` (unknown names were refused before)."""
-    return [output(name, pick(answer), datatype) for name, datatype, pick in served.outputs
-            if wanted is None or name in wanted]
+    if wanted is None:
+        return [output(name, pick(answer), datatype) for name, datatype, pick in served.outputs]
+    every = {name: (datatype, pick) for name, datatype, pick in (*served.outputs, *served.on_request)}
+    return [output(name, every[name][1](answer), every[name][0]) for name in wanted]

@@ -46,8 +46,9 @@ def model(name: str, version: str | None) -> LoadedModel:
 def model_metadata(name: str, version: str | None) -> dict[str, Any]:
     use_case, chosen = served(name), model(name, version)
     fields, kinds = chosen.input_fields, use_case.kinds()
-    outputs = [{"name": out, "datatype": datatype, "shape": [-1, len(fields)] if out == "contributions" else [-1]}
-               for out, datatype, _ in use_case.outputs]
+    width = {"contributions": len(fields), "predict_proba": 2}
+    outputs = [{"name": out, "datatype": datatype, "shape": [-1, width[out]] if out in width else [-1]}
+               for out, datatype, _ in (*use_case.outputs, *use_case.on_request)]
     deployment = registry().deployments[name]
     return {
         "name": name,
@@ -83,7 +84,7 @@ def infer(name: str, version: str | None, body: dict[str, Any]) -> dict[str, Any
 def _wanted(use_case: Served, requested: list[dict[str, Any]] | None) -> list[str] | None:
     if requested is None:
         return None
-    known = {out for out, _, _ in use_case.outputs}
+    known = {out for out, _, _ in (*use_case.outputs, *use_case.on_request)}
     names = [r["name"] for r in requested]
     if not set(names) <= known:
         raise InvalidInput(f"Outputs must be among {', '.join(sorted(known))}.")
