@@ -46,11 +46,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run directory kept: {run_dir}")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
+    args.out.mkdir(parents=True, exist_ok=True)  # the measurements first: a report that fails loses none
+    (args.out / "latest.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     text = summary(results)
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.txt").write_text(text + "\n", encoding="utf-8")
-    (args.out / "latest.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(f"\nwritten: {args.out / 'latest.txt'} and latest.json")
     return 0
 

@@ -33,9 +33,9 @@ def find(http: list[dict[str, Any]], server: str, case: str, rows: int = 1) -> d
     return next(r for r in http if r["server"] == server and r["case"] == case and r["rows"] == rows)
 
 
-def floor_of(http: list[dict[str, Any]], case: str) -> dict[str, Any]:
-    """The floor run paired with the service's single-row ``case`` (alternating with it)."""
-    return next(r for r in http if r["server"] == "floor" and r.get("pair") == case)
+def floor_of(http: list[dict[str, Any]], case: str) -> dict[str, Any] | None:
+    """The floor run paired with the service's single-row ``case`` (alternating with it), if it has one."""
+    return next((r for r in http if r["server"] == "floor" and r.get("pair") == case), None)
 
 
 def use_case(case: str) -> str:
@@ -95,7 +95,8 @@ def http_table(http: list[dict[str, Any]]) -> list[str]:
         ratio_a = ratio_b = ratio_d = ratio_s = ""
         if r["server"] == "service":
             ratio_b, ratio_d = _ratio(http, r, "tutorial"), _ratio(http, r, "mlserver")
-            ratio_a = f"{r['req_s'] / floor_of(http, r['case'])['req_s']:.2f}" if r["rows"] == 1 else ""
+            floor = floor_of(http, r["case"]) if r["rows"] == 1 else None
+            ratio_a = f"{r['req_s'] / floor['req_s']:.2f}" if floor else ""
             ratio_s = f"{vs_sklearn(r):.2f}" if "sklearn_rows_s" in r else ""
         case = f"paired with {r['pair']}" if r.get("pair") else r["case"]
         lines.append(_row(r["server"], case, r["rows"], f"{r['req_s']:.0f}", f"{r['rows_s']:.0f}",

@@ -17,7 +17,7 @@ CANARY_VALUE = 123456.789  # out of range for glucose: refused, and never to be 
 
 def named(use_case: str, rows: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[str, Any]:
     """One tensor per model input, as a V2 client sends a table."""
-    kinds = SERVED[use_case].kinds()
+    kinds = SERVED[use_case].kinds
     return {"inputs": [{"name": f, "shape": [len(rows)], "datatype": DATATYPE[kinds[f]], "data": [r.get(f) for r in rows]}
                        for f in fields]}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,9 +39,16 @@ class Served:
     #: Outputs answered only when a request names them.
     on_request: tuple[tuple[str, str, Callable[[Answer], Any]], ...] = ()
 
+    @cached_property
     def kinds(self) -> dict[str, str]:
-        """Per model input: "integer", "number" or "category" (the row schema's field types)."""
+        """Per model input: "integer", "number" or "category" (the row schema's field types). Made once:
+        a schema instance costs about 50 µs, a quarter of a V2 single-row request."""
         return {name: _kind(field) for name, field in self.row_schema().fields.items() if "feature" in field.metadata}
+
+    @cached_property
+    def columns(self) -> ColumnsSchema:
+        """The columns schema, one instance (it holds no per-request state)."""
+        return self.columns_schema()
 
 
 def _kind(field: fields.Field) -> str:

@@ -45,7 +45,7 @@ def model(name: str, version: str | None) -> LoadedModel:
 
 def model_metadata(name: str, version: str | None) -> dict[str, Any]:
     use_case, chosen = served(name), model(name, version)
-    fields, kinds = chosen.input_fields, use_case.kinds()
+    fields, kinds = chosen.input_fields, use_case.kinds
     width = {"contributions": len(fields), "predict_proba": 2}
     outputs = [{"name": out, "datatype": datatype, "shape": [-1, width[out]] if out in width else [-1]}
                for out, datatype, _ in (*use_case.outputs, *use_case.on_request)]
@@ -65,9 +65,9 @@ def infer(name: str, version: str | None, body: dict[str, Any]) -> dict[str, Any
     use_case = served(name)
     chosen_fields = model(name, version).input_fields
     wanted = _wanted(use_case, body["outputs"])
-    columns = tensors.columns(body["inputs"], chosen_fields, use_case.kinds())
+    columns = tensors.columns(body["inputs"], chosen_fields, use_case.kinds)
     try:
-        batch = use_case.columns_schema().load({"columns": columns})
+        batch = use_case.columns.load({"columns": columns})
     except ValidationError as exc:  # the domain's own checks, worded per input and row
         raise InvalidInput("The input failed validation.", exc.messages) from None
     answer = use_case.service.columns(batch, version=version)
