@@ -90,7 +90,7 @@ MLSERVER_VENV ?= .venv-mlserver
 $(MLSERVER_VENV)/bin/mlserver:
 	$(PYTHON) -m venv $(MLSERVER_VENV)
 	$(MLSERVER_VENV)/bin/pip install --quiet --upgrade pip
-	grep -v '^importlib.resources==' $(LOCK) > $(MLSERVER_VENV)/constraints.txt  # MLServer 1.7 wants importlib-resources < 7
+	grep -v '^uvloop==' $(LOCK) > $(MLSERVER_VENV)/constraints.txt  # the lock's uvloop is the dev extra's (MLServer's types)
 	$(MLSERVER_VENV)/bin/pip install --quiet -c $(MLSERVER_VENV)/constraints.txt "mlserver>=1.7,<1.8" "mlserver-sklearn>=1.7,<1.8" "uvloop<0.22" -e .
 
 .PHONY: bench-mlserver

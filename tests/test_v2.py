@@ -233,3 +233,31 @@ def test_mlservers_request_for_predict_proba_is_answered_as_mlserver_answers_it(
     expected = [v2.post("/diagnose", json=p).get_json()["probability"] for p in PATIENTS]
     np.testing.assert_allclose(np.array(proba["data"]).reshape(-1, 2)[:, 1], expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(np.array(proba["data"]).reshape(-1, 2).sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_mlservers_own_types_and_codecs_build_the_request_and_read_the_answer(app, v2):
+    """MLServer's client-side types (``mlserver.types``, ``mlserver.codecs``), as its users build requests."""
+    from mlserver.codecs import NumpyCodec, StringCodec
+    from mlserver.types import InferenceRequest, InferenceResponse, RequestOutput
+
+    kinds = SERVED["risk"].kinds
+    inputs = []
+    for field in fields_of(app, "risk"):
+        if kinds[field] == "category":
+            inputs.append(StringCodec.encode_input(field, [a.get(field, "") for a in APPLICANTS]))
+        else:
+            values = np.array([a.get(field, np.nan) for a in APPLICANTS],
+                              dtype=np.int64 if kinds[field] == "integer" else np.float64)
+            inputs.append(NumpyCodec.encode_input(field, values))
+    request = InferenceRequest(id="mlserver-1", inputs=inputs, outputs=[RequestOutput(name="probability_of_default"),
+                                                                         RequestOutput(name="decision")])
+    body = request.model_dump_json(exclude_none=True)  # a missing number: pydantic writes NumPy's NaN as null
+    assert '"data":[null' in body or ',null' in body
+    response = InferenceResponse.model_validate_json(v2.post("/v2/models/risk/infer", data=body,
+                                                             content_type="application/json").get_data())
+    [probability, decision] = response.outputs
+    expected = [v2.post("/risk", json=a).get_json() for a in APPLICANTS]
+    np.testing.assert_allclose(NumpyCodec.decode_output(probability), [e["probability_of_default"] for e in expected],
+                               rtol=0, atol=1e-12)
+    assert StringCodec.decode_output(decision) == [e["decision"] for e in expected]
+    assert response.id == "mlserver-1" and response.model_version == expected[0]["model"]["version"]
