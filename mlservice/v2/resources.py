@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 
 from mlservice.blueprint import ServiceBlueprint
@@ -107,6 +107,8 @@ class Infer(MethodView):
     @blp.arguments(V2InferRequestSchema, error_status_code=400, example=EXAMPLE_REQUEST)
     @blp.response(200, V2InferResponseSchema)
     @blp.errors(400, 401, 403, 404, 408, 413, 415, 429, 503)
-    def post(self, body: dict[str, Any], name: str, version: str | None = None) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], name: str, version: str | None = None) -> Response:
         """Probabilities, decisions or labels, and per-input contributions, as tensors."""
-        return service.infer(name, version, body)
+        # Serialized as built: the tensors are already in the documented shape, and a marshmallow
+        # dump of them cost an eighth of a single-row V2 request (schemathesis checks the shape).
+        return jsonify(service.infer(name, version, body))
