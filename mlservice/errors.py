@@ -82,6 +82,10 @@ def error_response(
         body["errors"] = _capped(errors, budget)
         if budget[0] < 0:
             body["message"] = f"{message} Only the first {MAX_FIELD_ERRORS} of {MAX_FIELD_ERRORS - budget[0]} field errors are listed."
+    return _response(body, status, headers)
+
+
+def _response(body: dict[str, Any], status: int, headers: Any) -> Response:
     response = jsonify(body)
     response.status_code = status
     for name, value in headers or ():
@@ -102,12 +106,7 @@ def _v2_response(status: int, message: str, errors: Any, headers: Any) -> Respon
     worded = [f"{', row '.join(p) if len(p) == 2 else ' '.join(p)}: {m}" for p, m in found[:V2_FIELD_ERRORS]]
     if len(found) > V2_FIELD_ERRORS:
         worded.append(f"and {len(found) - V2_FIELD_ERRORS} more")
-    response = jsonify({"error": " ".join([message, *worded]) if worded else message})
-    response.status_code = status
-    for name, value in headers or ():
-        if name.lower() != "content-type":
-            response.headers[name] = value
-    return response
+    return _response({"error": " ".join([message, *worded]) if worded else message}, status, headers)
 
 
 def _paths(errors: Any, path: tuple[str, ...]) -> Any:

@@ -56,8 +56,7 @@ class DecisionLog:
         now = g._get_current_object()  # noqa: SLF001 - Flask's own way past the proxy
         head = (time.time(), now.get("request_id", ""), now.get("api_key_id"), use_case)
         deployment = self.registry.deployments.get(use_case)
-        role = "default" if deployment is None or deployment.default is model else \
-            "canary" if deployment.canary is model else "shadow"  # a V2 versioned path may reach any
+        role = "default" if deployment is None else deployment.role_of(model)  # a V2 versioned path may reach any
         notes = [Pending(*head, model.spec.identity, role, kind, pack(answer))]
         shadow = now.pop("shadow_answer", None)
         if shadow is not None:

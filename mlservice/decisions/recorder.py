@@ -29,7 +29,6 @@ from mlservice.config import load_config
 from mlservice.decisions.settings import spool_dir, store_url
 from mlservice.decisions.spool import RECORDER_LOCK, RECORDER_STATUS, Spool
 from mlservice.decisions.store import RecordStore
-from mlservice.observability import metrics
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.2
@@ -64,9 +63,7 @@ def record(store: RecordStore, spool: Spool, stop: threading.Event) -> None:
 
 def _pass(store: RecordStore, spool: Spool) -> float:
     """Write what waits; how long to wait before the next pass."""
-    written, error = spool.replay(store)
-    if written:
-        metrics.record_decisions_written(written)
+    _, error = spool.replay(store)
     _status(spool, error)
     if error:
         log.error("decision recorder store error=%s", error)

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 
 from mlservice.decisions.store import RecordStore, Row
+from mlservice.observability import metrics
 
 log = logging.getLogger(__name__)
 SUFFIX = ".rows.json"
@@ -47,7 +48,7 @@ class Spool:
 
     def replay(self, store: RecordStore, max_rows: int = 50_000) -> tuple[int, str | None]:
         """Waiting batches into the store, oldest first, several to a transaction (up to about ``max_rows``
-        records): (records written, the error that stopped it)."""
+        records), counted as written: (records written, the error that stopped it)."""
         self.reclaim_orphans()
         written, waiting = 0, self.batches()
         while waiting:
@@ -69,7 +70,9 @@ class Spool:
                 claimed.append((path, mine))
                 rows += len(batches[-1][1])
             try:
-                written += store.insert(batches) if batches else 0
+                inserted = store.insert(batches) if batches else 0
+                metrics.record_decisions_written(inserted)
+                written += inserted
             except Exception as exc:  # noqa: BLE001 - the store is still away: give them back, try later
                 for path, mine in claimed:
                     os.rename(mine, path)

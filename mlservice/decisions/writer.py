@@ -155,9 +155,7 @@ class Writer:
             self._drop(len(rows), "spool unwritable")
 
     def _replay(self) -> None:
-        written, error = self.spool.replay(self.store)
-        if written:
-            metrics.record_decisions_written(written)
+        _, error = self.spool.replay(self.store)
         if error:
             self.last_error = error
 

@@ -4,7 +4,7 @@ The registry is generic: it calls these hooks and never looks at a model's kind.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 

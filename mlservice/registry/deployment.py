@@ -35,8 +35,17 @@ class Deployment:
         draw = bucket(self.spec.name, key) if key is not None else random.random()
         return self.canary if draw < self.spec.canary_share else self.default
 
+    def roles(self) -> list[tuple[str, LoadedModel]]:
+        """(role, model) for each configured version: default, canary, shadow."""
+        return [(role, m) for role, m in (("default", self.default), ("canary", self.canary), ("shadow", self.shadow))
+                if m is not None]
+
     def models(self) -> list[LoadedModel]:
-        return [m for m in (self.default, self.canary, self.shadow) if m is not None]
+        return [m for _, m in self.roles()]
+
+    def role_of(self, model: LoadedModel) -> str:
+        """The role ``model`` holds here ("default" for a version no longer deployed: it served as one)."""
+        return next((role for role, m in self.roles() if m is model), "default")
 
 
 def bucket(name: str, key: str) -> float:

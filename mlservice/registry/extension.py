@@ -187,8 +187,7 @@ class ModelRegistry:
         metrics.set_models_served({
             (name, model.spec.version, model.spec.sha256[:12], role)
             for name, deployment in self.deployments.items()
-            for role, model in (("default", deployment.default), ("canary", deployment.canary),
-                                ("shadow", deployment.shadow)) if model is not None})
+            for role, model in deployment.roles()})
 
     # -- serving ------------------------------------------------------------
 
@@ -199,12 +198,14 @@ class ModelRegistry:
             raise ModelNotReady(f"The {name} model is not loaded; /readyz says why.")
         return deployment.route(key), deployment.shadow
 
-    def version(self, name: str, version: str) -> LoadedModel:
-        """The configured version ``version`` of ``name`` in whichever role it holds (default, canary, shadow):
-        the V2 protocol's versioned paths; 404 if no role holds it, 503 if the name is not loaded."""
+    def version(self, name: str, version: str | None) -> LoadedModel:
+        """The configured version ``version`` of ``name`` in whichever role it holds (default, canary, shadow),
+        or the default for None: the V2 protocol's paths; 404 if no role holds it, 503 if the name is not loaded."""
         deployment = self.deployments.get(name)
         if deployment is None:
             raise ModelNotReady(f"The {name} model is not loaded; /readyz says why.")
+        if version is None:
+            return deployment.default
         for model in deployment.models():
             if model.spec.version == version:
                 return model

@@ -36,11 +36,7 @@ def ready() -> bool:
 def model(name: str, version: str | None) -> LoadedModel:
     """The default version, or the configured ``version`` (default, canary or shadow)."""
     served(name)
-    if version is not None:
-        return registry().version(name, version)
-    model, _ = registry().route(name, None)
-    deployment = registry().deployments[name]
-    return deployment.default if model is not deployment.default else model
+    return registry().version(name, version)
 
 
 def model_metadata(name: str, version: str | None) -> dict[str, Any]:
@@ -56,7 +52,7 @@ def model_metadata(name: str, version: str | None) -> dict[str, Any]:
         "platform": "scikit-learn",
         "inputs": [{"name": f, "datatype": DATATYPE_OF[kinds[f]], "shape": [-1]} for f in fields],
         "outputs": outputs,
-        "parameters": {"version": chosen.spec.version, "digest": chosen.spec.sha256, "role": _role(chosen),
+        "parameters": {"version": chosen.spec.version, "digest": chosen.spec.sha256, "role": deployment.role_of(chosen),
                        "input_order": list(fields), "missing_value": "null"},
     }
 
@@ -89,8 +85,3 @@ def _wanted(use_case: Served, requested: list[dict[str, Any]] | None) -> list[st
     if not set(names) <= known:
         raise InvalidInput(f"Outputs must be among {', '.join(sorted(known))}.")
     return names
-
-
-def _role(chosen: LoadedModel) -> str:
-    deployment = registry().deployments[chosen.spec.name]
-    return "default" if deployment.default is chosen else "canary" if deployment.canary is chosen else "shadow"
