@@ -135,22 +135,9 @@ def _mlserver(args: argparse.Namespace, models: dict[str, Any], run_dir: Path) -
         with procs.serve("service", "wsgi:app", run_dir / "servers.log", _service_env(args, run_dir)) as service:
             for case in mlserver.CASES:
                 for rows, body in cases[case].items():
-                    runs += _v2_to_v2(server, service, case, body, rows, args)
+                    theirs, ours = _alternating(server, service, case, body, args, rows, second_case=f"v2/{case}")
+                    runs += [theirs | {"case": f"{case} (V2, paired)"}, ours]
     return runs, {"ready_seconds": server.ready_seconds, "golden_gap": gap}
-
-
-def _v2_to_v2(mlserver_: procs.Server, service: procs.Server, case: str, body: Path, rows: int,
-              args: argparse.Namespace) -> list[dict[str, Any]]:
-    """MLServer and this service's ``/v2`` answering the very same V2 request bytes, in alternating slices."""
-    _step(f"mlserver and service, alternating: the same V2 request, {case}, {rows} row(s)")
-    v2_case = f"v2/{case}"
-    _warm_up(mlserver_, case, body, rows, args)
-    _warm_up(service, v2_case, body, rows, args)
-    theirs, ours = [], []
-    for _ in range(PAIR_SLICES):
-        theirs.append(_measure(mlserver_, case, body, rows, args, seconds=args.seconds / PAIR_SLICES, warm_up=False))
-        ours.append(_measure(service, v2_case, body, rows, args, seconds=args.seconds / PAIR_SLICES, warm_up=False))
-    return [_combined(theirs) | {"case": f"{case} (V2, paired)"}, _combined(ours)]
 
 
 def _service_env(args: argparse.Namespace, run_dir: Path) -> dict[str, str]:
@@ -260,17 +247,18 @@ def _paired(floor: procs.Server, server: procs.Server, case: str, body: Path,
 
 
 def _alternating(first: procs.Server, second: procs.Server, case: str, body: Path,
-                 args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Two servers on the same single-row ``case`` in alternating slices, so their ratio sees one machine speed."""
-    _step(f"{first.name} and {second.name}, alternating: {case}, 1 row per request")
-    slices: dict[str, list[dict[str, Any]]] = {first.name: [], second.name: []}
-    for target in (first, second):
-        _warm_up(target, case, body, 1, args)
+                 args: argparse.Namespace, rows: int = 1, second_case: str | None = None) -> list[dict[str, Any]]:
+    """Two servers on the same body in alternating slices, so their ratio sees one machine speed
+    (``second_case``: the second server's name for the case, when its path differs)."""
+    _step(f"{first.name} and {second.name}, alternating: {case}, {rows} row(s) per request")
+    pairs = ((first, case), (second, second_case or case))
+    slices: list[list[dict[str, Any]]] = [[], []]
+    for target, its_case in pairs:
+        _warm_up(target, its_case, body, rows, args)
     for _ in range(PAIR_SLICES):
-        for target in (first, second):
-            slices[target.name].append(_measure(target, case, body, 1, args, seconds=args.seconds / PAIR_SLICES,
-                                                warm_up=False))
-    return [_combined(slices[first.name]), _combined(slices[second.name])]
+        for (target, its_case), runs in zip(pairs, slices):
+            runs.append(_measure(target, its_case, body, rows, args, seconds=args.seconds / PAIR_SLICES, warm_up=False))
+    return [_combined(runs) for runs in slices]
 
 
 #: Seconds of in-process scikit-learn after each slice of a 1,000-row case.
