@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import Flask
 
-from mlservice import admin, auth, diagnose, jsonprovider, observability, recommend, risk, security, v2
+from mlservice import admin, auth, diagnose, jsonprovider, observability, outcomes, recommend, risk, security, v2
 from mlservice.auth.openapi import ScopesPlugin
 from mlservice.blueprint import ServiceApi
 from mlservice.config import load_config
 from mlservice.decisions.extension import DecisionLog
+from mlservice.monitoring.extension import Monitor
 from mlservice.registry.extension import ModelRegistry
 from mlservice.schemas.openapi import SchemaExtrasPlugin
 
@@ -31,13 +32,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     use_cases = [u for u in USE_CASES if u.name in app.config["USE_CASES"]]
     plugins = [SchemaExtrasPlugin()]
     if app.config["AUTH_ENABLED"]:
-        plugins.append(ScopesPlugin({u.blueprint.url_prefix: f"predict:{u.name}" for u in USE_CASES}))
+        scopes = {u.blueprint.url_prefix: f"predict:{u.name}" for u in USE_CASES}
+        plugins.append(ScopesPlugin({**scopes, outcomes.OPENAPI_PATH: "feedback"}))
     api = ServiceApi(app, spec_kwargs={"extra_plugins": plugins})
     for use_case in use_cases:
         api.register_blueprint(use_case.blueprint)
     api.register_blueprint(admin.blp)
-    if {"risk", "diagnose"} & set(app.config["USE_CASES"]):
+    classifiers = [u.name for u in use_cases if u.kind == "binary_classifier"]
+    if classifiers:
         api.register_blueprint(v2.blp)
+        api.register_blueprint(outcomes.blp)
     ModelRegistry(app, use_cases, known=[u.name for u in USE_CASES])
     DecisionLog().init_app(app, use_cases)
+    Monitor().init_app(app, classifiers)
     return app

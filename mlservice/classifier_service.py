@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlservice.decisions.extension import note
 from mlservice.column_batch import ColumnBatch
+from mlservice.decisions.extension import note
+from mlservice.monitoring.extension import observe
 from mlservice.observability import metrics
 from mlservice.registry.model import LoadedModel
 from mlservice.registry.routing import run_routed
@@ -35,6 +36,8 @@ class ClassifierService:
     score_columns: Callable[[Classifier, ColumnBatch], Answer]
     #: The output a shadow must agree on (the decision, or the label).
     compared: str
+    #: The output holding the model's probability of class 1 (what monitoring bins and outcomes score).
+    probability: str
     #: Fields every answer carries besides the model (the diagnose disclaimer).
     constant: Mapping[str, Any] = field(default_factory=dict)
 
@@ -44,6 +47,7 @@ class ClassifierService:
                                     self._same_rows)
         metrics.count_warnings(self.name, [r["warnings"] for r in results])
         note(self.name, model, "rows", results, lambda answers: list(zip(records, answers)))
+        observe(self.name, model, "rows", records, results, self.probability)
         return results, model
 
     def one(self, record: dict[str, Any]) -> Answer:
@@ -60,6 +64,7 @@ class ClassifierService:
                                    rows=len(batch), version=version)
         metrics.count_warnings(self.name, [result["warnings"]])
         note(self.name, model, "columns", result, lambda answer: (batch.data, answer, len(batch)))
+        observe(self.name, model, "columns", batch, result, self.probability)
         return {**result, **self.constant, "model": model.ref}
 
     def _same_rows(self, served: list[Answer], shadow: list[Answer]) -> bool:

@@ -59,6 +59,13 @@ class Defaults:
     DECISIONS_INPUTS_RETENTION_DAYS = 90  # kept inputs are removed from records after this
     DECISIONS_SPOOL_DIR = None  # records wait here while the store is away (default: $TMPDIR)
     DECISIONS_SPOOL_MAX_BYTES = 256 * 1024**2  # beyond this, records are dropped and counted
+    MONITORING_ENABLED = True  # drift and live quality of the classifiers (docs/monitoring.md)
+    MONITORING_DRIFT_WINDOW_SECONDS = 3600  # drift compares the last hour of traffic with training ...
+    MONITORING_DRIFT_SLOTS = 12  # ... in slots of 5 minutes (the window slides by one slot)
+    MONITORING_PREDICTIONS_KEPT = 100_000  # per worker and use case: predictions outcomes can still join
+    MONITORING_OUTCOME_MAX_DELAY_SECONDS = 30 * 86400  # an outcome for an older prediction is counted late
+    MONITORING_QUALITY_WINDOW_SECONDS = 7 * 86400  # live AUC, Brier and calibration over outcomes this recent
+    MONITORING_OUTCOMES_KEPT = 100_000  # per worker and use case
 
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:

@@ -1,7 +1,8 @@
 """API-key authentication: one check before every request, scope by endpoint.
 
 Health checks stay open (load balancers probe them); predictions need
-``predict:<use case>`` (``predict`` grants every use case); model metadata,
+``predict:<use case>`` (``predict`` grants every use case); outcome reports need
+``feedback``; model metadata,
 ``/metrics`` and (when ``DOCS_SCOPE`` is set) the API docs need ``admin``. Keys are
 never logged, echoed or stored in clear; the keys file is reloaded when it
 changes (``mlservice.auth.ring``). Refusals are counted by reason.
@@ -47,6 +48,8 @@ def required_scope(endpoint: str | None, blueprint: str | None, docs_scope: str 
                    use_case_of: Mapping[str, str], view_args: Mapping[str, str] | None = None) -> str | None:
     if blueprint in use_case_of:
         return f"predict:{use_case_of[blueprint]}"
+    if blueprint == "outcomes":  # outcomes feed live quality: callers who predict need not report them
+        return "feedback"
     if blueprint == "v2" and view_args and "name" in view_args:  # a model's metadata and inference
         name = view_args["name"]
         return f"predict:{name}" if name in use_case_of.values() else "predict"

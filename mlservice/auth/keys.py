@@ -20,7 +20,7 @@ from typing import Any
 from mlservice.files import CONFIG_MAX_BYTES, read_bounded
 
 #: Scopes every deployment knows; ``predict:<use case>`` scopes are added per use case (``scopes_for``).
-BASE_SCOPES = ("predict", "admin")
+BASE_SCOPES = ("predict", "admin", "feedback")
 KEY_PREFIX = "mls_"
 
 

@@ -87,4 +87,4 @@ def _abstain_reasons(names: list[str], far: np.ndarray, limit: float) -> list[st
 
 #: ``/diagnose``, ``/diagnose/batch`` and ``/diagnose/columns``: ``diagnoses.one``, ``.batch`` and ``.columns``.
 diagnoses = ClassifierService("diagnose", "patient_id", _diagnose, _diagnose_columns, compared="label",
-                              constant={"disclaimer": DISCLAIMER})
+                              probability="probability", constant={"disclaimer": DISCLAIMER})

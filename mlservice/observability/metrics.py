@@ -16,7 +16,7 @@ import os
 from collections import Counter as Tally
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -88,6 +88,12 @@ DECISIONS = Counter(
     "mlservice_decision_records_total",
     "Decision records by what became of them: written to the store, spooled to disk (store away), or dropped "
     "(spool full).", ["outcome"],
+)
+OUTCOMES = Counter(
+    "mlservice_outcomes_total",
+    "Outcomes reported for earlier predictions, by what became of them: accepted (joined, counted in live "
+    "quality), duplicate, unknown (no such prediction in the ledger), late (prediction older than the "
+    "longest delay), abstained (the model gave no probability).", ["model", "result"],
 )
 KEYS_RELOADS = Counter("mlservice_api_keys_reloads_total", "Reloads of the API keys file, by outcome.", ["outcome"])
 KEYS_LOADED = Gauge("mlservice_api_keys_loaded", "API keys each worker checks against (min over live workers).",
@@ -188,6 +194,10 @@ def record_decisions_dropped(count: int) -> None:
     DECISIONS.labels("dropped").inc(count)
 
 
+def record_outcomes(name: str, result: str, count: int) -> None:
+    OUTCOMES.labels(name, result).inc(count)
+
+
 def record_fetch_failure(name: str, reason: str) -> None:
     FETCH_FAILURES.labels(name, reason).inc()
 
@@ -208,8 +218,16 @@ def set_model_ready(name: str, ready: bool) -> None:
 
 
 def view() -> Response:
-    """``GET /metrics`` in the Prometheus text format, summed over every worker."""
-    return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
+    """``GET /metrics`` in the Prometheus text format, summed over every worker; then what the app's
+    own collectors (``app.extensions["collectors"]``: objects with ``collect()``) read at scrape time."""
+    body = generate_latest(_registry())
+    collectors = current_app.extensions.get("collectors", [])
+    if collectors:
+        scraped = CollectorRegistry(auto_describe=False)
+        for collector in collectors:
+            scraped.register(collector)
+        body += generate_latest(scraped)
+    return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 
 def _registry() -> CollectorRegistry:

@@ -53,4 +53,5 @@ def _column_reasons(
 
 
 #: ``/risk``, ``/risk/batch`` and ``/risk/columns``: ``assessments.one``, ``.batch`` and ``.columns``.
-assessments = ClassifierService("risk", "applicant_id", _assess, _assess_columns, compared="decision")
+assessments = ClassifierService("risk", "applicant_id", _assess, _assess_columns, compared="decision",
+                                probability="probability_of_default")

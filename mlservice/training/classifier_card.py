@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from mlservice.monitoring.reference import for_card
 from mlservice.training.common import CV_FOLDS, data_source
 from mlservice.training.tabular import FeatureSpec
 
@@ -38,6 +39,7 @@ def build(
         "training": training_entry(seed, len(y), len(golden)),
         "metrics": metrics,
         "explanation": explanation,
+        "reference": training_reference(model, specs, np.delete(rows, golden, axis=0)),
         "intended_use": text["intended_use"],
         "limitations": text["limitations"],
         "golden": golden_examples(model, rows[golden]),
@@ -61,6 +63,11 @@ def _describe(values: list[Any], spec: FeatureSpec) -> dict[str, Any]:
                   "median": float(np.median(numbers)), "std": float(numbers.std())}
     nullable = len(present) < len(values)
     return entry | {"nullable": nullable, "unit": spec.unit, "description": spec.description}
+
+
+def training_reference(model: Any, specs: list[FeatureSpec], fit_rows: np.ndarray) -> dict[str, Any]:
+    """Card ``reference``: what live inputs and scores are compared with (docs/monitoring.md)."""
+    return for_card([spec.name for spec in specs], fit_rows, model.predict_proba(fit_rows)[:, 1])
 
 
 def golden_examples(model: Any, rows: np.ndarray) -> list[dict[str, Any]]:

@@ -1,0 +1,75 @@
+"""Outcomes reported for earlier predictions, joined with what was predicted.
+
+Each outcome names a request id (and the row, in a batch). It is joined with the prediction in
+the ledger every worker shares; it counts towards live quality only once per row, and only
+while the prediction is recent enough to still be in the ledger and within the longest delay
+configured. Everything else is counted by what it was, never an error.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlservice.monitoring.ledger import OUTCOME, request_key
+from mlservice.observability import metrics
+
+if TYPE_CHECKING:
+    from mlservice.monitoring.extension import Monitor
+
+#: What became of a reported outcome.
+RESULTS = ("accepted", "duplicate", "unknown", "late", "abstained")
+
+
+def receive(monitor: "Monitor", use_case: str, name: str, items: list[dict[str, Any]]) -> dict[str, int]:
+    monitor.flush()  # this worker's latest predictions into the ledger first
+    now = time.time()
+    wanted = [(request_key(item["request_id"]), int(item["row"])) for item in items]
+    predicted = _predictions(monitor.predictions[use_case].everyone(), wanted)
+    seen = _keys(monitor.outcomes[use_case].everyone())
+    tally: Counter[str] = Counter({result: 0 for result in RESULTS})
+    accepted = []
+    for item, key in zip(items, wanted):
+        result = _judge(key, predicted.get(key), seen, now - monitor.max_delay)
+        tally[result] += 1
+        if result == "accepted":
+            seen.add(key)
+            accepted.append((*key, *predicted[key], bool(item["outcome"])))
+    if accepted:
+        monitor.outcomes[use_case].append(_entries(accepted, now))
+    for result, count in tally.items():
+        metrics.record_outcomes(name, result, count)
+    return dict(tally)
+
+
+def _judge(key: tuple[int, int], prediction: tuple[float, float, bytes] | None, seen: set, oldest: float) -> str:
+    if key in seen:
+        return "duplicate"
+    if prediction is None:
+        return "unknown"
+    at, probability, _ = prediction
+    if at < oldest:
+        return "late"
+    return "abstained" if probability != probability else "accepted"
+
+
+def _predictions(ledger: np.ndarray, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
+    """The latest prediction of each wanted (request, row) found in the ledger."""
+    keys = np.fromiter((k for k, _ in wanted), dtype=np.uint64, count=len(wanted))
+    hits = ledger[np.isin(ledger["key"], keys)]
+    hits = hits[np.argsort(hits["at"], kind="stable")]
+    return {(int(h["key"]), int(h["row"])): (float(h["at"]), float(h["probability"]), bytes(h["version"]))
+            for h in hits}
+
+
+def _keys(outcomes: np.ndarray) -> set[tuple[int, int]]:
+    return set(zip(outcomes["key"].tolist(), outcomes["row"].tolist()))
+
+
+def _entries(accepted: list[tuple], now: float) -> np.ndarray:
+    entries = np.zeros(len(accepted), dtype=OUTCOME)
+    for i, (key, row, at, probability, version, outcome) in enumerate(accepted):
+        entries[i] = (key, row, at, now, probability, outcome, version)
+    return entries
