@@ -7,7 +7,7 @@ OPERATIONS = {
     ("/risk", "post"), ("/risk/batch", "post"), ("/risk/columns", "post"), ("/diagnose", "post"),
     ("/diagnose/batch", "post"), ("/diagnose/columns", "post"),
     ("/recommend", "post"), ("/models", "get"), ("/models/{name}", "get"), ("/healthz", "get"), ("/readyz", "get"),
-    ("/decisions/{request_id}", "get"),
+    ("/decisions/{request_id}", "get"), ("/{use_case}/outcomes", "post"),
     ("/v2", "get"), ("/v2/health/live", "get"), ("/v2/health/ready", "get"),
     *((f"/v2/models/{{name}}{version}{leaf}", "post" if leaf == "/infer" else "get")
       for version in ("", "/versions/{version}") for leaf in ("", "/ready", "/infer")),
@@ -32,6 +32,7 @@ def test_every_request_body_has_a_valid_example(spec, make_app, tiny_entry):
             continue
         example = item["post"]["requestBody"]["content"]["application/json"]["example"]
         path = path.replace("{name}", "diagnose").replace("{version}", tiny_entry["version"])  # V2's paths
+        path = path.replace("{use_case}", "diagnose")
         response = client.post(path, json=example)
         assert response.status_code in (200, 503), (path, response.get_json())
 

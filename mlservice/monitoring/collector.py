@@ -4,21 +4,41 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 from prometheus_client.core import GaugeMetricFamily
 
+from mlservice.monitoring.ledger import Ring
 from mlservice.monitoring.quality import quality
+from mlservice.monitoring.reference import Reference
+from mlservice.monitoring.shelf import Shelf
+from mlservice.monitoring.window import SlidingCounts
+from mlservice.registry.model import LoadedModel
 
-if TYPE_CHECKING:
-    from mlservice.monitoring.extension import Monitor
+
+class Monitored(Protocol):
+    """What scrapes and outcome reports use of ``extension.Monitor`` (which imports this module, not the reverse)."""
+
+    registry: Any
+    shelf: Shelf
+    window: SlidingCounts
+    quality_seconds: float
+    max_delay: float
+    predictions: dict[str, Ring]
+    outcomes: dict[str, Ring]
+
+    def reference(self, model: LoadedModel) -> Reference | None: ...
+
+    def drift_name(self, use_case: str, model: LoadedModel) -> str: ...
+
+    def flush(self) -> None: ...
 
 MODEL = ["model", "version"]
 INPUT = ["model", "version", "input"]
 
 
-def collect(monitor: "Monitor") -> Iterator[GaugeMetricFamily]:
+def collect(monitor: Monitored) -> Iterator[GaugeMetricFamily]:
     now = time.time()
     families = _families()
     for use_case, deployment in sorted(monitor.registry.deployments.items()):
@@ -62,12 +82,12 @@ def _families() -> dict[str, GaugeMetricFamily]:
     return {key: GaugeMetricFamily(name, doc, labels=labels) for key, name, doc, labels in specs}
 
 
-def _drift(monitor: "Monitor", use_case: str, model: object, labels: list[str],
+def _drift(monitor: Monitored, use_case: str, model: LoadedModel, labels: list[str],
            families: dict[str, GaugeMetricFamily], now: float) -> None:
-    reference = monitor.reference(model)  # type: ignore[arg-type]
+    reference = monitor.reference(model)
     if reference is None:
         return
-    counts = monitor.window.total(monitor.drift_name(use_case, model), reference.width, now)  # type: ignore[arg-type]
+    counts = monitor.window.total(monitor.drift_name(use_case, model), reference.width, now)
     rows = int(counts[:reference.bins[0].size].sum())
     families["rows"].add_metric(labels, rows)
     if rows == 0:
@@ -89,11 +109,11 @@ def _card_metrics(metrics: dict, labels: list[str], families: dict[str, GaugeMet
         families["cv_brier"].add_metric(labels, model["brier_score"]["mean"])
 
 
-def _quality(monitor: "Monitor", use_case: str, deployment: object, families: dict[str, GaugeMetricFamily],
+def _quality(monitor: Monitored, use_case: str, deployment: Any, families: dict[str, GaugeMetricFamily],
              now: float) -> None:
     outcomes = first_outcomes(monitor.outcomes[use_case].everyone())
     outcomes = outcomes[outcomes["received"] > now - monitor.quality_seconds]
-    name = next(m.spec.name for m in deployment.models())  # type: ignore[attr-defined]
+    name = next(m.spec.name for m in deployment.models())
     for version in sorted(set(outcomes["version"].tolist())):
         mine = outcomes[outcomes["version"] == version]
         measured = quality(mine["outcome"], mine["probability"])

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from flask import Flask, current_app, g
 
+from mlservice.monitoring.collector import collect
 from mlservice.monitoring.ledger import OUTCOME, PREDICTION, Ring, request_key
 from mlservice.monitoring.reference import Reference
 from mlservice.monitoring.shelf import Shelf
@@ -107,8 +108,6 @@ class Monitor:
         return f"drift-{use_case}-{model.spec.sha256[:16]}"
 
     def collect(self) -> Any:
-        from mlservice.monitoring.collector import collect
-
         return collect(self)
 
     def _start(self) -> None:

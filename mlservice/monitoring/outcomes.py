@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from mlservice.monitoring.collector import Monitored
 from mlservice.monitoring.ledger import OUTCOME, request_key
 from mlservice.observability import metrics
-
-if TYPE_CHECKING:
-    from mlservice.monitoring.extension import Monitor
 
 #: What became of a reported outcome.
 RESULTS = ("accepted", "duplicate", "unknown", "late", "abstained")
 
 
-def receive(monitor: "Monitor", use_case: str, name: str, items: list[dict[str, Any]]) -> dict[str, int]:
+def receive(monitor: Monitored, use_case: str, name: str, items: list[dict[str, Any]]) -> dict[str, int]:
     monitor.flush()  # this worker's latest predictions into the ledger first
     now = time.time()
     wanted = [(request_key(item["request_id"]), int(item["row"])) for item in items]

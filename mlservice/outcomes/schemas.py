@@ -6,18 +6,18 @@ from marshmallow import fields, validate
 from mlservice.monitoring.outcomes import RESULTS
 from mlservice.observability.request_id import SAFE
 from mlservice.schemas.base import MAX_BATCH_ROWS, StrictSchema
-from mlservice.schemas.fields import BoundedList, StrictInteger, documented
+from mlservice.schemas.fields import BoundedList, StrictBoolean, StrictInteger, documented
 
 
 class OutcomeSchema(StrictSchema):
     """The observed outcome of one predicted row."""
 
     request_id = fields.String(
-        required=True, validate=validate.Regexp(SAFE, error="Use the X-Request-ID the prediction answered with."),
+        required=True, validate=validate.Regexp(f"^(?:{SAFE.pattern})$", error="Use the X-Request-ID the prediction answered with."),
         metadata={"description": "The X-Request-ID header of the prediction's response.", "example": "4f2c9a"})
     row = StrictInteger(load_default=0, validate=validate.Range(0, 9_999), metadata={
         "description": "The row within a batch or columnar request (0 for a single prediction).", "example": 0})
-    outcome = fields.Boolean(required=True, truthy={True}, falsy={False}, metadata={
+    outcome = StrictBoolean(required=True, metadata={
         "description": "true: the positive class happened (the loan defaulted; the diagnosis was confirmed).",
         "example": False})
 
