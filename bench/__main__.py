@@ -108,6 +108,7 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path,
     with procs.serve("records off", "wsgi:app", log, off_env) as off, \
             procs.serve("records on", "wsgi:app", log, on_env) as on:
         http += _alternating(off, on, "risk", cases["risk"][1], args)
+    http += _monitoring_pair(env, cases, args, log)
     # Memory compared like with like: a fresh server after the same single-row load as the floor's;
     # "no models" is the same service with an empty models config (its /risk answers 503).
     empty = run_dir / "no-models.toml"
@@ -244,6 +245,16 @@ def _paired(floor: procs.Server, server: procs.Server, case: str, body: Path,
         for target, name in ((floor, "floor"), (server, case)):
             slices[name].append(_measure(target, name, body, 1, args, seconds=seconds, warm_up=False))
     return [_combined(slices["floor"]) | {"pair": case}, _combined(slices[case])]
+
+
+def _monitoring_pair(env: dict[str, str], cases: dict[str, Any], args: argparse.Namespace,
+                     log: Path) -> list[dict[str, Any]]:
+    """Monitoring's cost: the same service with monitoring off and on (its default), alternating on
+    /risk single rows, records off in both."""
+    off_env = {**env, "MLSERVICE_MONITORING_ENABLED": "false"}
+    with procs.serve("monitoring off", "wsgi:app", log, off_env) as off, \
+            procs.serve("monitoring on", "wsgi:app", log, env) as on:
+        return _alternating(off, on, "risk", cases["risk"][1], args)
 
 
 def _alternating(first: procs.Server, second: procs.Server, case: str, body: Path,

@@ -78,6 +78,9 @@ def checks(results: dict[str, Any]) -> list[Check]:
     on, off = find(http, "records on", "risk"), find(http, "records off", "risk")
     out.append(Check("/risk single row with decision records on vs off (req/s, alternating)",
                      on["req_s"] / off["req_s"], 0.95, True))
+    on, off = find(http, "monitoring on", "risk"), find(http, "monitoring off", "risk")
+    out.append(Check("/risk single row with monitoring on vs off (req/s, alternating)",
+                     on["req_s"] / off["req_s"], 0.95, True))
     added, without = memory["current"]["added_per_worker_kib"], memory["no models"]["added_per_worker_kib"]
     out += [
         Check("memory an extra worker adds, less the same service's with no model loaded / models' memory",

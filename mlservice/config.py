@@ -62,10 +62,10 @@ class Defaults:
     MONITORING_ENABLED = True  # drift and live quality of the classifiers (docs/monitoring.md)
     MONITORING_DRIFT_WINDOW_SECONDS = 3600  # drift compares the last hour of traffic with training ...
     MONITORING_DRIFT_SLOTS = 12  # ... in slots of 5 minutes (the window slides by one slot)
-    MONITORING_PREDICTIONS_KEPT = 100_000  # per worker and use case: predictions outcomes can still join
+    MONITORING_PREDICTIONS_KEPT = 50_000  # per worker and use case (60 bytes each): predictions outcomes can join
     MONITORING_OUTCOME_MAX_DELAY_SECONDS = 30 * 86400  # an outcome for an older prediction is counted late
     MONITORING_QUALITY_WINDOW_SECONDS = 7 * 86400  # live AUC, Brier and calibration over outcomes this recent
-    MONITORING_OUTCOMES_KEPT = 100_000  # per worker and use case
+    MONITORING_OUTCOMES_KEPT = 20_000  # per worker and use case (69 bytes each)
 
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ def _add_from_a_worker(folder: str, amount: int) -> None:
     SlidingCounts(Shelf(folder), seconds=60, slots=6).add("x", np.array([amount, 1]), now=time.time())
 
 
-def test_every_workers_counts_are_summed_and_a_dead_workers_stale_file_removed(tmp_path):
+def test_workers_counts_add_up_and_outlive_them_in_the_next_worker_until_stale(tmp_path):
     context = multiprocessing.get_context("fork")
     for amount in (3, 4):
         worker = context.Process(target=_add_from_a_worker, args=(str(tmp_path), amount))
@@ -153,10 +154,22 @@ def test_every_workers_counts_are_summed_and_a_dead_workers_stale_file_removed(t
         worker.join(10)
     shelf = Shelf(str(tmp_path))
     assert SlidingCounts(shelf, seconds=60, slots=6).total("x", 2, now=time.time()).tolist() == [7, 2]
+    assert len(list(tmp_path.glob("x.*.npy"))) == 1  # the second worker took the dead first one's file over
+    adopted = shelf.mine("x", np.int64, (6, 3))  # and so does this process: counts kept, renamed to its pid
+    assert [p.name for p in tmp_path.glob("x.*.npy")] == [f"x.{os.getpid()}.npy"] and adopted[:, 1:].sum() == 9
+    assert SlidingCounts(shelf, seconds=60, slots=6).total("x", 2, now=time.time()).tolist() == [7, 2]
+    (tmp_path / f"x.{os.getpid()}.npy").rename(tmp_path / "x.999999999.npy")  # "dies" (no such pid)
     shelf.remove_stale(older_than=3600)
-    assert len(list(tmp_path.glob("x.*.npy"))) == 2  # dead, but still within the window
+    assert len(list(tmp_path.glob("x.*.npy"))) == 1  # dead, but still within the window
     shelf.remove_stale(older_than=-1)
     assert not list(tmp_path.glob("x.*.npy"))
+
+
+def test_a_dead_workers_file_of_another_layout_is_replaced_not_adopted(tmp_path):
+    np.lib.format.open_memmap(tmp_path / "x.999999999.npy", mode="w+", dtype=np.int64, shape=(4, 2))[:] = 9
+    fresh = Shelf(str(tmp_path)).mine("x", np.int64, (6, 3))
+    assert fresh.shape == (6, 3) and not fresh.any()
+    assert [p.name for p in tmp_path.glob("x.*.npy")] == [f"x.{os.getpid()}.npy"]
 
 
 # --- outcomes and live quality ---------------------------------------------------------------
@@ -188,6 +201,8 @@ def test_unknown_duplicate_late_and_abstained_outcomes_are_counted_never_joined_
     records, _ = applicants
     client = monitored_app(MONITORING_OUTCOME_MAX_DELAY_SECONDS=0.5).test_client()
     [(rid, _, _)] = assess(client, records[:1])
+    unknown_before = value(client.get("/metrics").get_data(as_text=True), "mlservice_outcomes_total",
+                           {"model": "risk", "result": "unknown"})  # the counters are the process's
     response = client.post("/risk/outcomes", json={"outcomes": [
         {"request_id": rid, "outcome": True}, {"request_id": rid, "outcome": False},
         {"request_id": "never-predicted", "outcome": True}, {"request_id": rid, "row": 1, "outcome": True}]})
@@ -202,7 +217,7 @@ def test_unknown_duplicate_late_and_abstained_outcomes_are_counted_never_joined_
     assert client.post("/diagnose/outcomes", json=report).json["abstained"] == 1
     assert gauges(client, "mlservice_live_outcomes") == {"": 1.0}
     text = client.get("/metrics").get_data(as_text=True)
-    assert value(text, "mlservice_outcomes_total", {"model": "risk", "result": "unknown"}) == 2
+    assert value(text, "mlservice_outcomes_total", {"model": "risk", "result": "unknown"}) == unknown_before + 2
 
 
 @pytest.mark.parametrize("body", [

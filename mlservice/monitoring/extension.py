@@ -70,9 +70,9 @@ class Monitor:
         self.quality_seconds = float(config["MONITORING_QUALITY_WINDOW_SECONDS"])
         self.max_delay = float(config["MONITORING_OUTCOME_MAX_DELAY_SECONDS"])
         self.predictions = {u: Ring(self.shelf, f"predictions-{u}", PREDICTION,
-                                    int(config["MONITORING_PREDICTIONS_KEPT"])) for u in use_cases}
-        self.outcomes = {u: Ring(self.shelf, f"outcomes-{u}", OUTCOME, int(config["MONITORING_OUTCOMES_KEPT"]))
-                         for u in use_cases}
+                                    int(config["MONITORING_PREDICTIONS_KEPT"]), clock="at") for u in use_cases}
+        self.outcomes = {u: Ring(self.shelf, f"outcomes-{u}", OUTCOME, int(config["MONITORING_OUTCOMES_KEPT"]),
+                                 clock="received") for u in use_cases}
         self.registry = app.extensions[REGISTRY]
         self._references: dict[str, Reference | None] = {}
         self._queue: deque[Observed] = deque(maxlen=QUEUE_LIMIT)

@@ -23,12 +23,15 @@ def request_key(request_id: str) -> int:
 class Ring:
     """This worker's ring of ``capacity`` entries of ``dtype`` under ``name``, and everyone's."""
 
-    def __init__(self, shelf: Shelf, name: str, dtype: np.dtype, capacity: int) -> None:
-        self.shelf, self.name, self.dtype, self.capacity = shelf, name, dtype, capacity
+    def __init__(self, shelf: Shelf, name: str, dtype: np.dtype, capacity: int, clock: str) -> None:
+        self.shelf, self.name, self.dtype, self.capacity, self.clock = shelf, name, dtype, capacity, clock
+        self._array: np.ndarray | None = None
         self._next = 0
 
     def append(self, entries: np.ndarray) -> None:
         array = self.shelf.mine(self.name, self.dtype, (self.capacity,))
+        if array is not self._array:  # new, or adopted from a dead worker: go on after its newest entry
+            self._array, self._next = array, int(np.argmax(array[self.clock])) + 1 if array[self.clock].any() else 0
         entries = entries[-self.capacity:]
         start = self._next % self.capacity
         first = min(len(entries), self.capacity - start)

@@ -2,8 +2,11 @@
 
 Each worker writes only its own files (``mine``); whoever answers a scrape or an outcome reads
 everyone's (``everyone``), the way prometheus_client's multiprocess mode keeps one file per
-worker. Files live beside the metrics files, which gunicorn's config wipes before any worker
-starts. Without a folder (one process: tests, ``flask run``) the arrays live in memory.
+worker. A new worker adopts a dead worker's file (renamed to its own pid, contents kept), so
+recycled workers neither lose what the dead one counted nor leave files to pile up: there are
+as many files as workers. Files live beside the metrics files, which gunicorn's config wipes
+before any worker starts. Without a folder (one process: tests, ``flask run``) the arrays live
+in memory.
 """
 from __future__ import annotations
 
@@ -47,8 +50,8 @@ class Shelf:
             return
         limit = time.time() - older_than
         for path in self.folder.glob("*.npy"):
-            pid = path.suffixes[-2].lstrip(".") if len(path.suffixes) >= 2 else ""
-            if pid.isdigit() and not _alive(int(pid)) and _mtime(path) < limit:
+            pid = _pid_of(path)
+            if pid and not _alive(pid) and _mtime(path) < limit:
                 path.unlink(missing_ok=True)
 
     def _create(self, name: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
@@ -56,10 +59,34 @@ class Shelf:
             return np.zeros(shape, dtype=dtype)
         self.folder.mkdir(parents=True, exist_ok=True)
         final = self.folder / f"{name}.{self._pid}.npy"
+        adopted = self._adopt(name, final, dtype, shape)
+        if adopted is not None:
+            return adopted
         partial = self.folder / f".{name}.{self._pid}.npy"
         np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=shape).flush()
         os.replace(partial, final)  # readers never see a file without its full header
         return np.load(final, mmap_mode="r+")
+
+    def _adopt(self, name: str, final: Path, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray | None:
+        """A file this pid left (the pid reused) or a dead worker's, renamed to ours, if it has our layout."""
+        dead = [p for p in self.folder.glob(f"{name}.*.npy") if _pid_of(p) and not _alive(_pid_of(p))]
+        for candidate in [final, *dead]:
+            try:
+                if candidate != final:
+                    os.rename(candidate, final)  # atomic: of two workers adopting it, one gets it
+                array = np.load(final, mmap_mode="r+")
+            except (OSError, ValueError):
+                continue
+            if array.dtype == dtype and array.shape == shape:
+                return array
+            final.unlink(missing_ok=True)
+        return None
+
+
+def _pid_of(path: Path) -> int:
+    """The pid in ``<name>.<pid>.npy`` (0 for anything else)."""
+    pid = path.suffixes[-2].lstrip(".") if len(path.suffixes) >= 2 else ""
+    return int(pid) if pid.isdigit() else 0
 
 
 def _alive(pid: int) -> bool:
