@@ -38,11 +38,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for use_case in use_cases:
         api.register_blueprint(use_case.blueprint)
     api.register_blueprint(admin.blp)
-    classifiers = [u.name for u in use_cases if u.kind == "binary_classifier"]
-    if classifiers:
+    if any(u.kind == "binary_classifier" for u in use_cases):
         api.register_blueprint(v2.blp)
+    monitored = {u.name: u.score_output for u in use_cases if u.score_output}
+    if monitored:
         api.register_blueprint(outcomes.blp)
     ModelRegistry(app, use_cases, known=[u.name for u in USE_CASES])
     DecisionLog().init_app(app, use_cases)
-    Monitor().init_app(app, classifiers)
+    Monitor().init_app(app, monitored)
     return app

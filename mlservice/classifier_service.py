@@ -36,7 +36,7 @@ class ClassifierService:
     score_columns: Callable[[Classifier, ColumnBatch], Answer]
     #: The output a shadow must agree on (the decision, or the label).
     compared: str
-    #: The output holding the model's probability of class 1 (what monitoring bins and outcomes score).
+    #: The output holding the model's probability of class 1 (``UseCase.score_output``: what monitoring watches).
     probability: str
     #: Fields every answer carries besides the model (the diagnose disclaimer).
     constant: Mapping[str, Any] = field(default_factory=dict)
@@ -47,7 +47,7 @@ class ClassifierService:
                                     self._same_rows)
         metrics.count_warnings(self.name, [r["warnings"] for r in results])
         note(self.name, model, "rows", results, lambda answers: list(zip(records, answers)))
-        observe(self.name, model, "rows", records, results, self.probability)
+        observe(self.name, model, "rows", records, results)
         return results, model
 
     def one(self, record: dict[str, Any]) -> Answer:
@@ -64,7 +64,7 @@ class ClassifierService:
                                    rows=len(batch), version=version)
         metrics.count_warnings(self.name, [result["warnings"]])
         note(self.name, model, "columns", result, lambda answer: (batch.data, answer, len(batch)))
-        observe(self.name, model, "columns", batch, result, self.probability)
+        observe(self.name, model, "columns", batch, result)
         return {**result, **self.constant, "model": model.ref}
 
     def _same_rows(self, served: list[Answer], shadow: list[Answer]) -> bool:

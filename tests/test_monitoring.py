@@ -220,6 +220,23 @@ def test_unknown_duplicate_late_and_abstained_outcomes_are_counted_never_joined_
     assert value(text, "mlservice_outcomes_total", {"model": "risk", "result": "unknown"}) == unknown_before + 2
 
 
+@pytest.mark.parametrize("records_kept", [True, False])
+def test_an_outcome_the_ledger_forgot_is_joined_from_the_decision_records_when_kept(applicants, tmp_path, records_kept):
+    records, y = applicants
+    app = monitored_app(MONITORING_PREDICTIONS_KEPT=3, DECISIONS_ENABLED=records_kept,
+                        DECISIONS_URL=f"sqlite:///{tmp_path / 'records.db'}", DECISIONS_SPOOL_DIR=str(tmp_path / "spool"))
+    client = app.test_client()
+    answered = [assess(client, [record_])[0] for record_ in records[:6]]  # the ledger keeps the last 3
+    if records_kept:
+        app.extensions["decisions"].writer.flush()
+    report = [{"request_id": rid, "outcome": bool(o)} for (rid, _, _), o in zip(answered, y)]
+    receipt = client.post("/risk/outcomes", json={"outcomes": report}).json
+    assert receipt["accepted"] == (6 if records_kept else 3) and receipt["unknown"] == (0 if records_kept else 3)
+    if records_kept:
+        p = [a[2] for a in answered]
+        assert gauges(client, "mlservice_live_brier_score")[""] == pytest.approx(brier_score_loss(y[:6], p), abs=1e-12)
+
+
 @pytest.mark.parametrize("body", [
     {"outcomes": [{"request_id": "a", "outcome": "yes"}]},
     {"outcomes": [{"request_id": "a", "outcome": 1}]},

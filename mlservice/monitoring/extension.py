@@ -60,10 +60,13 @@ class Observed(NamedTuple):
 class Monitor:
     """Per worker: the queue, the thread, this worker's windows and ledgers; and the readers of all."""
 
-    def init_app(self, app: Flask, use_cases: list[str]) -> None:
+    def init_app(self, app: Flask, score_outputs: dict[str, str]) -> None:
+        """``score_outputs``: per monitored use case, the output holding P(class 1)."""
         if not app.config["MONITORING_ENABLED"]:
             return
         config = app.config
+        self.score_outputs = dict(score_outputs)
+        use_cases = list(score_outputs)
         self.shelf = Shelf(monitoring_folder())
         self.window = SlidingCounts(self.shelf, float(config["MONITORING_DRIFT_WINDOW_SECONDS"]),
                                     int(config["MONITORING_DRIFT_SLOTS"]))
@@ -82,9 +85,10 @@ class Monitor:
         app.extensions[EXTENSION] = self
         app.extensions.setdefault("collectors", []).append(self)
 
-    def observe(self, use_case: str, model: LoadedModel, kind: str, inputs: Any, outputs: Any, score: str) -> None:
+    def observe(self, use_case: str, model: LoadedModel, kind: str, inputs: Any, outputs: Any) -> None:
         """On the request path: one append, and the thread started in a new worker."""
-        self._queue.append(Observed(time.time(), g.get("request_id", ""), use_case, model, kind, inputs, outputs, score))
+        self._queue.append(Observed(time.time(), g.get("request_id", ""), use_case, model, kind, inputs, outputs,
+                                    self.score_outputs[use_case]))
         if self._thread_pid != os.getpid():
             self._start()
 
@@ -120,8 +124,9 @@ class Monitor:
             time.sleep(PERIOD)
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - monitoring must never take a worker down
-                LOG.exception("monitoring: could not record a batch")
+            except Exception as error:  # noqa: BLE001 - monitoring must never take a worker down
+                # The kind of error only: a message or traceback could quote an input value.
+                LOG.error("monitoring: could not record a batch (%s)", type(error).__name__)
 
     def _record(self, batch: list[Observed]) -> None:
         """Per model, one count of every row in ``batch`` (single rows cost a bincount per input per
@@ -175,8 +180,8 @@ def monitoring_folder() -> str | None:
     return str(Path(metrics) / "monitoring") if metrics else None
 
 
-def observe(use_case: str, model: LoadedModel, kind: str, inputs: Any, outputs: Any, score: str) -> None:
+def observe(use_case: str, model: LoadedModel, kind: str, inputs: Any, outputs: Any) -> None:
     """Hand what a request answered to the monitor (nothing when monitoring is off)."""
     monitor = current_app.extensions.get(EXTENSION)
     if monitor is not None:
-        monitor.observe(use_case, model, kind, inputs, outputs, score)
+        monitor.observe(use_case, model, kind, inputs, outputs)

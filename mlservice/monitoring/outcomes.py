@@ -1,14 +1,15 @@
 """Outcomes reported for earlier predictions, joined with what was predicted.
 
 Each outcome names a request id (and the row, in a batch). It is joined with the prediction in
-the ledger every worker shares; it counts towards live quality only once per row, and only
-while the prediction is recent enough to still be in the ledger and within the longest delay
-configured. Everything else is counted by what it was, never an error.
+the ledger every worker shares or, for one the ledger no longer holds, in the decision records
+when they are kept; it counts towards live quality once per row, and only within the longest
+delay configured. Everything else is counted by what it was, never an error.
 """
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,13 +20,20 @@ from mlservice.observability import metrics
 
 #: What became of a reported outcome.
 RESULTS = ("accepted", "duplicate", "unknown", "late", "abstained")
+#: A prediction as joined: (time, probability (NaN: abstained), version).
+Prediction = tuple[float, float, bytes]
+#: The predictions of a request id kept elsewhere (decision records): row -> Prediction.
+Recorded = Callable[[str], dict[int, Prediction]]
 
 
-def receive(monitor: Monitored, use_case: str, name: str, items: list[dict[str, Any]]) -> dict[str, int]:
+def receive(monitor: Monitored, use_case: str, name: str, items: list[dict[str, Any]],
+            recorded: Recorded | None = None) -> dict[str, int]:
     monitor.flush()  # this worker's latest predictions into the ledger first
     now = time.time()
     wanted = [(request_key(item["request_id"]), int(item["row"])) for item in items]
     predicted = _predictions(monitor.predictions[use_case].everyone(), wanted)
+    if recorded is not None:
+        _from_records(items, wanted, predicted, recorded)
     seen = _keys(monitor.outcomes[use_case].everyone())
     tally: Counter[str] = Counter({result: 0 for result in RESULTS})
     accepted = []
@@ -42,7 +50,7 @@ def receive(monitor: Monitored, use_case: str, name: str, items: list[dict[str, 
     return dict(tally)
 
 
-def _judge(key: tuple[int, int], prediction: tuple[float, float, bytes] | None, seen: set, oldest: float) -> str:
+def _judge(key: tuple[int, int], prediction: Prediction | None, seen: set, oldest: float) -> str:
     if key in seen:
         return "duplicate"
     if prediction is None:
@@ -53,7 +61,19 @@ def _judge(key: tuple[int, int], prediction: tuple[float, float, bytes] | None, 
     return "abstained" if probability != probability else "accepted"
 
 
-def _predictions(ledger: np.ndarray, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
+def _from_records(items: list[dict[str, Any]], wanted: list[tuple[int, int]],
+                  predicted: dict[tuple[int, int], Prediction], recorded: Recorded) -> None:
+    """What the ledger no longer holds, from the records: one look-up per request id."""
+    looked_up: dict[str, dict[int, Prediction]] = {}
+    for item, key in zip(items, wanted):
+        if key not in predicted:
+            rid = item["request_id"]
+            rows = looked_up[rid] if rid in looked_up else looked_up.setdefault(rid, recorded(rid))
+            if key[1] in rows:
+                predicted[key] = rows[key[1]]
+
+
+def _predictions(ledger: np.ndarray, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], Prediction]:
     """The latest prediction of each wanted (request, row) found in the ledger."""
     keys = np.fromiter((k for k, _ in wanted), dtype=np.uint64, count=len(wanted))
     hits = ledger[np.isin(ledger["key"], keys)]

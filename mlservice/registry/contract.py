@@ -36,7 +36,8 @@ class UseCase(Generic[Runtime]):
     unpickled estimator fails to reproduce. ``build_runtime`` runs once per model
     after every other check: it builds what serving needs (explainers, range
     checks) and raises :class:`IncompatibleModel` to refuse a model the use case
-    cannot serve faithfully.
+    cannot serve faithfully. ``score_output`` names the output that holds the model's
+    P(class 1), for monitoring (None: the use case is not monitored).
     """
 
     name: str
@@ -46,6 +47,7 @@ class UseCase(Generic[Runtime]):
     golden_mismatches: Callable[[Any, tuple[dict[str, Any], ...]], int]
     build_runtime: Callable[["LoadedModel[None]"], Runtime]
     row_schema: type[ma.Schema] | None = None
+    score_output: str | None = None
 
     def input_fields(self, card: ModelCard) -> tuple[str, ...]:
         """Check the card against the schema; return schema attributes in model column order."""
