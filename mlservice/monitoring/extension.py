@@ -104,8 +104,7 @@ class Monitor:
         """The model's training reference from its card, or None (a card from before references)."""
         digest = model.spec.sha256
         if digest not in self._references:
-            entry = model.card.raw.get("reference")
-            self._references[digest] = None if entry is None else Reference.from_card(entry, model.input_fields)
+            self._references[digest] = _reference_of(model)
         return self._references[digest]
 
     def drift_name(self, use_case: str, model: LoadedModel) -> str:
@@ -158,6 +157,18 @@ class Monitor:
             if item.kind == "columns":
                 counts += reference.count(item.columns(), scores)
         self.window.add(self.drift_name(first.use_case, first.model), counts, group[-1][0].at)
+
+
+def _reference_of(model: LoadedModel) -> Reference | None:
+    entry = model.card.raw.get("reference")
+    if entry is None:
+        return None
+    try:
+        return Reference.from_card(entry, model.input_fields)
+    except (KeyError, TypeError, ValueError) as error:  # the model serves; only its drift is not measured
+        LOG.warning("monitoring: %s %s has an unusable reference in its card (%s); no drift for it",
+                    model.spec.name, model.spec.version, error)
+        return None
 
 
 def _prediction_entries(scored: list[tuple[Observed, np.ndarray]]) -> np.ndarray:
