@@ -103,9 +103,11 @@ loglevel = os.environ.get("MLSERVICE_GUNICORN_LOGLEVEL", "info")
 
 
 def _wipe_metrics(keep_pid: int | None = None) -> None:
+    """Prometheus samples, and monitoring's per-worker counts and ledgers (docs/monitoring.md)."""
     for path in glob.glob(os.path.join(METRICS_DIR, "*.db")):
         if keep_pid is None or not path.endswith(f"_{keep_pid}.db"):
             os.remove(path)
+    shutil.rmtree(os.path.join(METRICS_DIR, "monitoring"), ignore_errors=True)
 
 
 def on_starting(server: Any) -> None:

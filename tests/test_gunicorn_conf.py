@@ -26,6 +26,8 @@ READ = textwrap.dedent("""
     metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     for name in ("counter_1.db", "keep.txt"):
         open(os.path.join(metrics_dir, name), "w").close()
+    os.makedirs(os.path.join(metrics_dir, "monitoring"))
+    open(os.path.join(metrics_dir, "monitoring", "drift-risk-0.1.npy"), "w").close()
     conf["on_starting"](None)
     after_start = sorted(os.listdir(metrics_dir))
     conf["on_exit"](None)
@@ -73,7 +75,7 @@ def test_workers_garbage_collection_leaves_the_masters_objects_alone():
 def test_metrics_folder_is_wiped_at_start_and_a_made_up_one_removed_at_exit():
     conf = read_config()
     assert conf["metrics_dir"].startswith("/dev/shm/mlservice-metrics-")
-    assert conf["after_start"] == ["keep.txt"]  # only prometheus_client's files are dropped
+    assert conf["after_start"] == ["keep.txt"]  # only prometheus_client's files and monitoring's are dropped
     assert conf["exists_after_exit"] is False
 
 
