@@ -16,6 +16,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from deploy.processes import Replica
 from mlservice import create_app
+from mlservice.monitoring.extension import SAMPLED_ROWS
 from mlservice.monitoring.bins import CategoryBins, NumberBins, counts, cut
 from mlservice.monitoring.reference import for_card, psi
 from mlservice.monitoring.shelf import Shelf
@@ -46,11 +47,11 @@ def monitored_app(**config: Any) -> Any:
     return create_app({"TESTING": True, "MODELS_POLL_SECONDS": 0, **config})
 
 
-def assess(client: Any, records: list[dict[str, Any]]) -> list[tuple[str, int, float]]:
-    """(request id, row, probability) of every record, sent as batches of 1,000."""
+def assess(client: Any, records: list[dict[str, Any]], size: int = 1000) -> list[tuple[str, int, float]]:
+    """(request id, row, probability) of every record, sent as batches of ``size``."""
     answered = []
-    for start in range(0, len(records), 1000):
-        response = client.post("/risk/batch", json={"rows": records[start:start + 1000]})
+    for start in range(0, len(records), size):
+        response = client.post("/risk/batch", json={"rows": records[start:start + size]})
         assert response.status_code == 200, response.json
         rid = response.headers["X-Request-ID"]
         answered += [(rid, i, r["probability_of_default"]) for i, r in enumerate(response.json["results"])]
@@ -116,20 +117,31 @@ def test_psi_is_zero_for_the_same_shares_and_grows_with_the_shift():
 def test_doubled_incomes_drift_income_and_no_other_input(applicants):
     records, _ = applicants
     steady = monitored_app().test_client()
-    assess(steady, records)
+    assess(steady, records, size=SAMPLED_ROWS)  # every row counted
     steady.application.extensions["monitoring"].flush()
     before = gauges(steady, "mlservice_drift_input_psi")
     assert gauges(steady, "mlservice_drift_window_rows") == {"": 2000.0}
     assert len(before) == 13 and max(before.values()) < 0.1, before
 
     shifted = monitored_app().test_client()
-    assess(shifted, [{**r, "income": None if r["income"] is None else 2 * r["income"]} for r in records])
+    assess(shifted, [{**r, "income": None if r["income"] is None else 2 * r["income"]} for r in records],
+           size=SAMPLED_ROWS)
     shifted.application.extensions["monitoring"].flush()
     after = gauges(shifted, "mlservice_drift_input_psi")
     record("monitoring: doubled incomes", f"income PSI {after['income']:.3f} (before {before['income']:.4f}); "
            f"largest other {max(v for k, v in after.items() if k != 'income'):.4f}; threshold {THRESHOLD}")
     assert {name for name, v in after.items() if v > THRESHOLD} == {"income"}
     assert gauges(shifted, "mlservice_drift_input_ks")["income"] > 0.2 > gauges(steady, "mlservice_drift_input_ks")["income"]
+
+
+def test_a_large_request_is_counted_by_a_systematic_sample_of_its_rows(applicants):
+    records, _ = applicants
+    client = monitored_app().test_client()
+    assess(client, records[:1000])
+    body = {"columns": {f: [r[f] for r in records[:1000]] for f in records[0]}}
+    assert client.post("/risk/columns", json=body).status_code == 200
+    client.application.extensions["monitoring"].flush()
+    assert gauges(client, "mlservice_drift_window_rows") == {"": 2.0 * SAMPLED_ROWS}  # every 10th row of each
 
 
 def test_the_window_forgets_slots_older_than_its_length():

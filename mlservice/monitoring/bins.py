@@ -55,7 +55,7 @@ class CategoryBins:
     def index(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
         other = len(self.categories)
         position = self._position
-        return np.fromiter((position.get(v, other) for v in values), dtype=np.intp, count=len(values))
+        return np.array([position.get(v, other) for v in values], dtype=np.intp)
 
     def card_entry(self) -> dict[str, Any]:
         return {"type": "categorical", "categories": list(self.categories)}
@@ -84,7 +84,6 @@ def from_card(entry: dict[str, Any]) -> Bins:
 
 
 def _floats(values: Sequence[Any] | np.ndarray) -> np.ndarray:
-    """Numbers as float64 with NaN for missing (``None`` in rows, NaN in columns)."""
-    if isinstance(values, np.ndarray) and values.dtype == np.float64:
-        return values
-    return np.fromiter((np.nan if v is None else v for v in values), dtype=np.float64, count=len(values))
+    """Numbers as float64 with NaN for missing (``None`` in rows, NaN in columns): NumPy turns ``None``
+    into NaN itself when it is asked for floats."""
+    return np.asarray(values, dtype=np.float64)

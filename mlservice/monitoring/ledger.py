@@ -30,8 +30,9 @@ class Ring:
 
     def append(self, entries: np.ndarray) -> None:
         array = self.shelf.mine(self.name, self.dtype, (self.capacity,))
-        if array is not self._array:  # new, or adopted from a dead worker: go on after its newest entry
-            self._array, self._next = array, int(np.argmax(array[self.clock])) + 1 if array[self.clock].any() else 0
+        if array is not self._array:  # new (start at 0, touching no page), or adopted: after its newest entry
+            adopted = self.name in self.shelf.adopted
+            self._array, self._next = array, int(np.argmax(array[self.clock])) + 1 if adopted else 0
         entries = entries[-self.capacity:]
         start = self._next % self.capacity
         first = min(len(entries), self.capacity - start)

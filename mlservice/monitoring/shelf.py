@@ -21,12 +21,14 @@ class Shelf:
     def __init__(self, folder: str | None) -> None:
         self.folder = Path(folder) if folder else None
         self._mine: dict[str, np.ndarray] = {}
+        #: Names whose file this worker took over from a dead one (the others start empty).
+        self.adopted: set[str] = set()
         self._pid = os.getpid()
 
     def mine(self, name: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
         """This worker's array ``name``, zeroed when first asked for (a new file after a fork)."""
         if self._pid != os.getpid():
-            self._mine, self._pid = {}, os.getpid()
+            self._mine, self.adopted, self._pid = {}, set(), os.getpid()
         array = self._mine.get(name)
         if array is None:
             array = self._mine[name] = self._create(name, np.dtype(dtype), shape)
@@ -78,6 +80,7 @@ class Shelf:
             except (OSError, ValueError):
                 continue
             if array.dtype == dtype and array.shape == shape:
+                self.adopted.add(name)
                 return array
             final.unlink(missing_ok=True)
         return None
