@@ -53,10 +53,9 @@ class Reference:
     def count(self, columns: list[Any], scores: np.ndarray) -> np.ndarray:
         """Live counts of ``columns`` (one sequence per input, model order) and ``scores`` as a flat row;
         a score the model abstained from (NaN) is not counted: abstentions are not a shift of scores."""
-        flat = np.zeros(self.width, dtype=np.int64)
-        for values, bins, start in zip([*columns, scores[~np.isnan(scores)]], self.bins, self.offsets):
-            flat[start:start + bins.size] += counts(bins, values)
-        return flat
+        positions = [bins.index(values) + start
+                     for values, bins, start in zip([*columns, scores[~np.isnan(scores)]], self.bins, self.offsets)]
+        return np.bincount(np.concatenate(positions), minlength=self.width)  # one bincount for every input
 
     def drift(self, flat: np.ndarray) -> list[Drift]:
         """Each input's drift, then the score's, from a flat row of live counts."""
