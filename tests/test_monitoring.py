@@ -303,7 +303,7 @@ def test_every_scrape_of_a_two_worker_replica_sees_every_workers_rows_and_outcom
                 response = session.post(f"{replica.url}/risk", json=record_, timeout=10)
                 assert response.status_code == 200
                 answered.append((response.headers["X-Request-ID"], response.json()["probability_of_default"]))
-            time.sleep(1.0)  # each worker's thread records within half a second
+            time.sleep(1.0)  # each worker's thread records within a tenth of a second
             outcomes = [{"request_id": rid, "outcome": bool(o)} for (rid, _), o in zip(answered, y)]
             for start in range(0, 400, 100):
                 receipt = session.post(f"{replica.url}/risk/outcomes", json={"outcomes": outcomes[start:start + 100]},

@@ -1,9 +1,10 @@
 """Monitoring as a Flask extension: what classifiers answered, counted off the request path.
 
-A request only appends what it answered to a queue (``observe``). A thread in each worker
-wakes every half second, bins the inputs and scores into the sliding window of the model that
-answered (``SlidingCounts``) and records each scored row in the predictions ledger, where
-outcomes reported later find it. Scrapes read every worker's files (``collector``).
+A single-row request only appends its record and score to a queue (``observe``). A thread in
+each worker wakes ten times a second, bins the inputs and scores into the sliding window of the
+model that answered (``SlidingCounts``) and records each scored row in the predictions ledger,
+where outcomes reported later find it. A request of ``INLINE_ROWS`` or more is recorded on its
+own path instead. Scrapes read every worker's files (``collector``).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from mlservice.registry.model import LoadedModel
 EXTENSION = "monitoring"
 LOG = logging.getLogger(__name__)
 #: How often each worker's thread bins what requests answered.
-PERIOD = 0.5
+PERIOD = 0.1
 #: Requests waiting for the thread; beyond this the oldest are not counted (the thread is stalled).
 QUEUE_LIMIT = 100_000
 #: Rows of one request counted for drift at most (every k-th row of a larger one): a batch costs
