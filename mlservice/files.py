@@ -39,3 +39,15 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     if len(data) > max_bytes:  # grew since the check
         raise OSError(errno.EFBIG, f"larger than the limit of {max_bytes} bytes", str(path))
     return data
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs: files named after the worker that writes them (a spool's
+    claims, monitoring's counts) are another worker's to take over once it has died."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's
+        return True
+    return True

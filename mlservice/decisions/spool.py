@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 
 from mlservice.decisions.store import RecordStore, Row
+from mlservice.files import pid_alive
 from mlservice.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class Spool:
         for name in self._names():
             if name.startswith(CLAIMED):
                 pid, _, original = name.removeprefix(CLAIMED).partition("-")
-                if pid.isdigit() and not _alive(int(pid)):
+                if pid.isdigit() and not pid_alive(int(pid)):
                     try:
                         os.rename(self.folder / name, self.folder / original)
                     except FileNotFoundError:
@@ -131,13 +132,3 @@ class Spool:
             return os.listdir(self.folder)
         except FileNotFoundError:
             return []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

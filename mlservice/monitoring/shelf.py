@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mlservice.files import pid_alive
+
 
 class Shelf:
     def __init__(self, folder: str | None) -> None:
@@ -53,7 +55,7 @@ class Shelf:
         limit = time.time() - older_than
         for path in self.folder.glob("*.npy"):
             pid = _pid_of(path)
-            if pid and not _alive(pid) and _mtime(path) < limit:
+            if pid and not pid_alive(pid) and _mtime(path) < limit:
                 path.unlink(missing_ok=True)
 
     def _create(self, name: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
@@ -71,7 +73,7 @@ class Shelf:
 
     def _adopt(self, name: str, final: Path, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray | None:
         """A file this pid left (the pid reused) or a dead worker's, renamed to ours, if it has our layout."""
-        dead = [p for p in self.folder.glob(f"{name}.*.npy") if _pid_of(p) and not _alive(_pid_of(p))]
+        dead = [p for p in self.folder.glob(f"{name}.*.npy") if _pid_of(p) and not pid_alive(_pid_of(p))]
         for candidate in [final, *dead]:
             try:
                 if candidate != final:
@@ -91,15 +93,6 @@ def _pid_of(path: Path) -> int:
     pid = path.suffixes[-2].lstrip(".") if len(path.suffixes) >= 2 else ""
     return int(pid) if pid.isdigit() else 0
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _mtime(path: Path) -> float:
