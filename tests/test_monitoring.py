@@ -278,6 +278,21 @@ def test_outcomes_need_the_feedback_scope(tmp_path):
     assert spec["paths"]["/{use_case}/outcomes"]["post"]["x-required-scope"] == "feedback"
 
 
+@pytest.mark.parametrize("rows", [1, 200])
+def test_a_failure_to_count_costs_no_answer_and_is_counted_without_values(applicants, monkeypatch, caplog, rows):
+    records, _ = applicants
+    client = monitored_app().test_client()
+    monitor = client.application.extensions["monitoring"]
+    before = value(client.get("/metrics").get_data(as_text=True), "mlservice_monitoring_failures_total", {})
+    quoted = "could not convert 987654.321"  # an error message that quotes an input value
+    monkeypatch.setattr(monitor, "_count", lambda *a: (_ for _ in ()).throw(ValueError(quoted)))
+    answered = client.post("/risk/batch", json={"rows": records[:rows]})
+    monitor.flush()
+    assert answered.status_code == 200 and len(answered.json["results"]) == rows
+    after = value(client.get("/metrics").get_data(as_text=True), "mlservice_monitoring_failures_total", {})
+    assert after - before == 1 and "ValueError" in caplog.text and "987654.321" not in caplog.text
+
+
 def test_a_card_without_a_reference_serves_with_no_drift_gauges(make_app, tiny_entry):
     app = make_app({"diagnose": tiny_entry}, USE_CASES=["diagnose"], MODELS_POLL_SECONDS=0)
     client = app.test_client()

@@ -25,6 +25,7 @@ from mlservice.monitoring.ledger import OUTCOME, PREDICTION, Ring, request_key
 from mlservice.monitoring.reference import Reference
 from mlservice.monitoring.shelf import Shelf
 from mlservice.monitoring.window import SlidingCounts
+from mlservice.observability import metrics
 from mlservice.registry.extension import EXTENSION as REGISTRY
 from mlservice.registry.model import LoadedModel
 
@@ -112,7 +113,7 @@ class Monitor:
             observed = Observed(time.time(), g.get("request_id", ""), use_case, model, sampled, step, scores)
         if len(inputs) >= INLINE_ROWS:  # a large request: recorded now (see INLINE_ROWS), not by the thread
             with self._lock:
-                self._record([observed])
+                self._record_safely([observed])
             return
         self._queue.append(observed)
         if self._thread_pid != os.getpid():
@@ -123,7 +124,7 @@ class Monitor:
         with self._lock:
             while self._queue:
                 chunk = [self._queue.popleft() for _ in range(min(CHUNK, len(self._queue)))]
-                self._record(chunk)
+                self._record_safely(chunk)
                 time.sleep(0)  # let a request thread have the interpreter lock between chunks
 
     def reference(self, model: LoadedModel) -> Reference | None:
@@ -147,11 +148,16 @@ class Monitor:
     def _run(self) -> None:
         while True:
             time.sleep(PERIOD)
-            try:
-                self.flush()
-            except Exception as error:  # noqa: BLE001 - monitoring must never take a worker down
-                # The kind of error only: a message or traceback could quote an input value.
-                LOG.error("monitoring: could not record a batch (%s)", type(error).__name__)
+            self.flush()
+
+    def _record_safely(self, batch: list[Observed]) -> None:
+        """``_record``, whose failure loses these counts but never fails a request or stops the thread."""
+        try:
+            self._record(batch)
+        except Exception as error:  # noqa: BLE001 - monitoring must never cost an answer
+            # The kind of error only: a message or traceback could quote an input value.
+            LOG.error("monitoring: could not record %d requests (%s)", len(batch), type(error).__name__)
+            metrics.record_monitoring_failure(len(batch))
 
     def _record(self, batch: list[Observed]) -> None:
         """Per model version: one count of the sampled rows of ``batch``, and every row into the ledger.

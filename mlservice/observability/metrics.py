@@ -95,6 +95,10 @@ OUTCOMES = Counter(
     "quality), duplicate, unknown (no such prediction in the ledger), late (prediction older than the "
     "longest delay), abstained (the model gave no probability).", ["model", "result"],
 )
+MONITORING_FAILURES = Counter(
+    "mlservice_monitoring_failures_total",
+    "Requests monitoring could not count (an error while binning them; the answers were not affected).",
+)
 KEYS_RELOADS = Counter("mlservice_api_keys_reloads_total", "Reloads of the API keys file, by outcome.", ["outcome"])
 KEYS_LOADED = Gauge("mlservice_api_keys_loaded", "API keys each worker checks against (min over live workers).",
                     multiprocess_mode="livemin")
@@ -196,6 +200,10 @@ def record_decisions_dropped(count: int) -> None:
 
 def record_outcomes(name: str, result: str, count: int) -> None:
     OUTCOMES.labels(name, result).inc(count)
+
+
+def record_monitoring_failure(requests: int) -> None:
+    MONITORING_FAILURES.inc(requests)
 
 
 def record_fetch_failure(name: str, reason: str) -> None:
