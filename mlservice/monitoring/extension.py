@@ -96,7 +96,6 @@ class Monitor:
         self._references: dict[str, Reference | None] = {}
         self._queue: deque[Observed] = deque(maxlen=QUEUE_LIMIT)
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._thread_pid = 0
         app.extensions[EXTENSION] = self
         app.extensions.setdefault("collectors", []).append(self)
@@ -142,8 +141,7 @@ class Monitor:
 
     def _start(self) -> None:
         self._thread_pid = os.getpid()
-        self._thread = threading.Thread(target=self._run, name="mlservice-monitoring", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._run, name="mlservice-monitoring", daemon=True).start()
 
     def _run(self) -> None:
         while True:

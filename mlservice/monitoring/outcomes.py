@@ -34,7 +34,7 @@ def receive(monitor: Monitored, use_case: str, name: str, items: list[dict[str, 
     predicted = _predictions(monitor.predictions[use_case].everyone(), wanted)
     if recorded is not None:
         _from_records(items, wanted, predicted, recorded)
-    seen = _keys(monitor.outcomes[use_case].everyone())
+    seen = _reported(monitor.outcomes[use_case].everyone(), wanted)
     tally: Counter[str] = Counter({result: 0 for result in RESULTS})
     accepted = []
     for item, key in zip(items, wanted):
@@ -73,17 +73,24 @@ def _from_records(items: list[dict[str, Any]], wanted: list[tuple[int, int]],
                 predicted[key] = rows[key[1]]
 
 
+def _entries_of(ledger: np.ndarray, wanted: list[tuple[int, int]]) -> np.ndarray:
+    """The ledger's entries of the wanted requests (any row): the only ones that become Python objects."""
+    keys = np.fromiter((k for k, _ in wanted), dtype=np.uint64, count=len(wanted))
+    return ledger[np.isin(ledger["key"], keys)]
+
+
 def _predictions(ledger: np.ndarray, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], Prediction]:
     """The latest prediction of each wanted (request, row) found in the ledger."""
-    keys = np.fromiter((k for k, _ in wanted), dtype=np.uint64, count=len(wanted))
-    hits = ledger[np.isin(ledger["key"], keys)]
+    hits = _entries_of(ledger, wanted)
     hits = hits[np.argsort(hits["at"], kind="stable")]
     return {(int(h["key"]), int(h["row"])): (float(h["at"]), float(h["probability"]), bytes(h["version"]))
             for h in hits}
 
 
-def _keys(outcomes: np.ndarray) -> set[tuple[int, int]]:
-    return set(zip(outcomes["key"].tolist(), outcomes["row"].tolist()))
+def _reported(outcomes: np.ndarray, wanted: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of the wanted (request, row) already have an outcome."""
+    hits = _entries_of(outcomes, wanted)
+    return set(zip(hits["key"].tolist(), hits["row"].tolist()))
 
 
 def _entries(accepted: list[tuple], now: float) -> np.ndarray:
