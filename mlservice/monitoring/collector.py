@@ -113,7 +113,7 @@ def _quality(monitor: Monitored, use_case: str, deployment: Any, families: dict[
              now: float) -> None:
     outcomes = first_outcomes(monitor.outcomes[use_case].everyone())
     outcomes = outcomes[outcomes["received"] > now - monitor.quality_seconds]
-    name = next(m.spec.name for m in deployment.models())
+    name = deployment.default.spec.name
     for version in sorted(set(outcomes["version"].tolist())):
         mine = outcomes[outcomes["version"] == version]
         measured = quality(mine["outcome"], mine["probability"])
