@@ -46,7 +46,7 @@ class ClassifierService:
         results, model = run_routed(self.name, key, lambda m: self.score_rows(m, to_rows(records, m.input_fields)),
                                     self._same_rows)
         metrics.count_warnings(self.name, [r["warnings"] for r in results])
-        note(self.name, model, "rows", results, lambda answers: list(zip(records, answers)))
+        note(self.name, model, "rows", records, results)
         observe(self.name, model, "rows", records, results)
         return results, model
 
@@ -63,7 +63,7 @@ class ClassifierService:
         result, model = run_routed(self.name, None, lambda m: self.score_columns(m, batch), self._same_columns,
                                    rows=len(batch), version=version)
         metrics.count_warnings(self.name, [result["warnings"]])
-        note(self.name, model, "columns", result, lambda answer: (batch.data, answer, len(batch)))
+        note(self.name, model, "columns", batch, result)
         observe(self.name, model, "columns", batch, result)
         return {**result, **self.constant, "model": model.ref}
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import fcntl
 import subprocess
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ from mlservice import create_app
 from mlservice.cli import main
 from mlservice.decisions import recorder
 from mlservice.decisions.extension import EXTENSION
-from mlservice.decisions.policy import PolicyError
+from mlservice.decisions.policy import InputPolicy, PolicyError
+from mlservice.decisions.records import line_of
 from mlservice.decisions.spool import Spool
 from mlservice.decisions.store import RecordStore, Row
 from mlservice.registry.artifact import folder_digest
@@ -166,7 +169,7 @@ def test_retention_removes_old_records_and_kept_inputs_past_their_date(tmp_path)
     assert store.insert([("batch-1", batch)]) == 0  # the same batch again (its first commit's answer was lost): skipped
     assert store.expire(keep_days=400, now=now) == (1, 1)
     assert [r["inputs"] for r in store.export()] == [None, {"amount": 900}]
-    assert store.migrate() == 2  # applied once; a second start changes nothing
+    assert store.migrate() == 3  # applied once; a second start changes nothing
 
 
 def test_replay_reports_what_a_candidate_would_change_exactly_as_serving_it_would(tmp_path):
@@ -265,24 +268,116 @@ def test_with_a_recorder_running_workers_only_spool_and_the_recorder_writes(tmp_
     assert sorted(r["request_id"] for r in log.store.export()) == ["r0", "r1", "r2"]
 
 
+def test_workers_write_the_spool_themselves_once_a_recorder_falls_behind(tmp_path, monkeypatch):
+    """The recorder runs at the lowest priority; through sustained saturation it falls behind, and past
+    ``HELP_SHARE`` of the spool the workers write it at their own priority rather than let records drop."""
+    from mlservice.decisions import spool as spool_module
+    from mlservice.decisions import writer
+
+    monkeypatch.setattr(spool_module, "SIZE_SECONDS", 0.0)
+    monkeypatch.setattr(writer, "RETRY_SECONDS", 0.05)
+    app = make(tmp_path, DECISIONS_SPOOL_MAX_BYTES=20_000)
+    log, client = app.extensions[EXTENSION], app.test_client()
+    log.spool.folder.mkdir(parents=True)
+    with open(log.spool.folder / spool_module.RECORDER_LOCK, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a recorder that holds the spool and writes nothing
+        for i in range(2):
+            assert client.post("/diagnose", json=PATIENTS[0], headers={"X-Request-ID": f"f{i}"}).status_code == 200
+            log.writer.flush()
+        assert log.spool.size() < writer.HELP_SHARE * log.spool.max_bytes
+        time.sleep(0.3)
+        assert log.store.count() == 0 and log.spool.waiting() == 2  # below the share: left to the recorder
+        for i in range(2, 30):
+            assert client.post("/diagnose", json=PATIENTS[0], headers={"X-Request-ID": f"f{i}"}).status_code == 200
+            log.writer.flush()
+        assert log.spool.size() > writer.HELP_SHARE * log.spool.max_bytes
+        assert wait_until(lambda: log.store.count() == 30, timeout=10) >= 0
+    assert log.writer.dropped == 0 and log.spool.waiting() == 0
+
+
 def test_a_spooled_batch_is_written_once_whatever_happens_to_whoever_claimed_it(tmp_path):
     store = RecordStore(f"sqlite:///{tmp_path / 'r.db'}")
     spool = Spool(tmp_path / "spool", 10**6)
-    row = Row(datetime.now(timezone.utc).timestamp(), "x", 0, None, "risk", "risk", "1", "0" * 64, "default", "{}",
-              None, None)
-    assert spool.put("b1", [row, row._replace(row=1)]) and spool.put("b2", [row._replace(request_id="y")])
+    x, y = _line("x", rows=2), _line("y")
+    assert spool.put("b1", [x]) and spool.put("b2", [y])
     [first, _] = spool.batches()
     dead = _a_dead_pid()
     first.rename(first.with_name(f".claimed-{dead}-{first.name}"))  # claimed by a process that died since
     (spool.folder / "0-1-bad.rows.json").write_text("not a batch")
     assert spool.replay(store) == (3, None)
     assert spool.replay(store) == (0, None) and spool.waiting() == 0
-    assert spool.put("b1", [row]) and spool.replay(store) == (0, None)  # b1 again: already written, skipped
+    assert spool.put("b1", [x]) and spool.replay(store) == (0, None)  # b1 again: already written, skipped
     assert sorted((r["request_id"], r["row"]) for r in store.export()) == [("x", 0), ("x", 1), ("y", 0)]
     assert (spool.folder / ".corrupt-0-1-bad.rows.json").exists()  # kept aside, never retried
+
+
+def test_a_batch_spooled_by_the_first_format_is_still_written(tmp_path):
+    """Records spooled before an upgrade (one JSON object holding the records) arrive after it."""
+    store = RecordStore(f"sqlite:///{tmp_path / 'r.db'}")
+    spool = Spool(tmp_path / "spool", 10**6)
+    spool.folder.mkdir()
+    row = Row(datetime.now(timezone.utc).timestamp(), "old", 0, None, "risk", "risk", "1", "0" * 64, "default",
+              '{"decision":"approve"}', None, None)
+    (spool.folder / "0-1-old.rows.json").write_text(json.dumps({"batch_id": "old", "rows": [list(row)]}))
+    assert spool.replay(store) == (1, None)
+    [record] = store.export()
+    assert record["request_id"] == "old" and record["outputs"] == {"decision": "approve"}
+
+
+def _line(request_id: str, rows: int = 1) -> bytes:
+    answers = [{"decision": "approve", "probability_of_default": 0.1 * i} for i in range(rows)]
+    head = (datetime.now(timezone.utc).timestamp(), request_id, None, "risk")
+    line, count = line_of(head, ("risk", "1", "0" * 64), "default", "rows", [{}] * rows, answers,
+                          InputPolicy({}), 90)
+    assert count == rows
+    return line
 
 
 def _a_dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def an_older_store(url: str) -> None:
+    """A store as migration 2 left it: records indexed by their request id, with no request key."""
+    import sqlalchemy as sa
+
+    from mlservice.decisions.store import BATCHES, VERSION
+
+    metadata = sa.MetaData()
+    old = sa.Table("mlservice_decisions", metadata,
+                   sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+                   sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+                   sa.Column("request_id", sa.String(128), nullable=False, index=True),
+                   *(sa.Column(name, sa.String(64)) for name in ("caller", "use_case", "model", "version", "digest",
+                                                                  "role")),
+                   sa.Column("row", sa.Integer, nullable=False), sa.Column("outputs", sa.JSON, nullable=False),
+                   sa.Column("inputs", sa.JSON), sa.Column("inputs_until", sa.DateTime(timezone=True)))
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+        for table in (VERSION, BATCHES):
+            table.create(conn)
+        conn.execute(VERSION.insert(), [{"version": 1}, {"version": 2}])
+        conn.execute(old.insert(), [{"at": datetime.now(timezone.utc), "request_id": f"old-{i // 2}", "row": i % 2,
+                                     "use_case": "risk", "model": "risk", "version": "1", "digest": "0" * 64,
+                                     "role": "default", "outputs": {"row": i}} for i in range(6)])
+    engine.dispose()
+
+
+def assert_migrated_and_found(store: RecordStore) -> None:
+    import sqlalchemy as sa
+
+    assert store.migrate() == 3
+    found = store.by_request("old-1")
+    assert [(r["request_id"], r["row"], r["outputs"]) for r in found] == [("old-1", 0, {"row": 2}), ("old-1", 1, {"row": 3})]
+    indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("mlservice_decisions")}
+    assert "ix_mlservice_decisions_request_key" in indexes and "ix_mlservice_decisions_request_id" not in indexes
+    assert "request_key" not in found[0]
+
+
+def test_records_from_before_request_keys_get_theirs_and_are_found(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    an_older_store(url)
+    assert_migrated_and_found(RecordStore(url))

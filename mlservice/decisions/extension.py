@@ -1,31 +1,29 @@
 """Decision records as a Flask extension: what each request answered, handed to the writer.
 
 ``DecisionLog`` is a Flask extension. A service notes what it answered (``note``), and
-what the shadow answered when one ran; after a 200 each note becomes a ``Pending`` record
-on the writer's queue, so a record exists exactly for each prediction served, and no
-request waits for the store.
+what the shadow answered when one ran, each as one line (``records.line_of``); after a 200
+the lines go on the writer's queue, so a record exists exactly for each prediction served,
+and no request waits for the store.
 """
 from __future__ import annotations
 
 import atexit
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask, Response, current_app, g
 
 from mlservice.decisions.policy import InputPolicy
-from mlservice.decisions.records import Pending, rows_of
+from mlservice.decisions.records import line_of
 from mlservice.decisions.settings import spool_dir, store_url
 from mlservice.decisions.spool import Spool
-from mlservice.decisions.store import RecordStore, Row
+from mlservice.decisions.store import RecordStore
 from mlservice.decisions.writer import Writer
 from mlservice.registry.contract import UseCase
 from mlservice.registry.extension import EXTENSION as REGISTRY
 from mlservice.registry.model import LoadedModel
 
 EXTENSION = "decisions"
-T = TypeVar("T")
 
 
 class DecisionLog:
@@ -41,42 +39,41 @@ class DecisionLog:
                          for u in use_cases}
         self.inputs_days = float(app.config["DECISIONS_INPUTS_RETENTION_DAYS"])
         self.spool = Spool(spool_dir(app.config), int(app.config["DECISIONS_SPOOL_MAX_BYTES"]))
-        self.writer = Writer(self.store, self.expand, self.spool)
+        self.writer = Writer(self.store, self.spool)
         self.registry = app.extensions[REGISTRY]
         app.extensions[EXTENSION] = self
         app.after_request(self._after)
         atexit.register(self.writer.flush)
 
-    def expand(self, pending: Pending) -> list[Row]:
-        return rows_of(pending, self.policies[pending.use_case], self.inputs_days)
-
-    def note(self, use_case: str, model: LoadedModel, kind: str, answer: T, pack: Callable[[T], Any]) -> None:
+    def note(self, use_case: str, model: LoadedModel, kind: str, inputs: Any, answer: Any) -> None:
         """The request's records, made now and handed to the writer after a 200 (``_after``). Every
         lookup here is on the request path, once: ``g`` is reached through one proxy look-up."""
         now = g._get_current_object()  # noqa: SLF001 - Flask's own way past the proxy
         head = (time.time(), now.get("request_id", ""), now.get("api_key_id"), use_case)
         deployment = self.registry.deployments.get(use_case)
         role = "default" if deployment is None else deployment.role_of(model)  # a V2 versioned path may reach any
-        notes = [Pending(*head, model.spec.identity, role, kind, pack(answer))]
+        policy = self.policies[use_case]
+        lines = [line_of(head, model.spec.identity, role, kind, inputs, answer, policy, self.inputs_days)]
         shadow = now.pop("shadow_answer", None)
         if shadow is not None:
-            notes.append(Pending(*head, shadow[0].spec.identity, "shadow", kind, pack(shadow[1])))
-        now.decisions = notes
+            lines.append(line_of(head, shadow[0].spec.identity, "shadow", kind, inputs, shadow[1], policy,
+                                 self.inputs_days))
+        now.decisions = lines
 
     def _after(self, response: Response) -> Response:
-        notes = g.pop("decisions", None)
-        if notes is not None and response.status_code == 200:
-            for pending in notes:
-                self.writer.put(pending)
+        lines = g.pop("decisions", None)
+        if lines is not None and response.status_code == 200:
+            for line, rows in lines:
+                self.writer.put(line, rows)
         return response
 
 
-def note(use_case: str, model: LoadedModel, kind: str, answer: T, pack: Callable[[T], Any]) -> None:
-    """Remember what this request answered (``pack(answer)`` is the record's data), and what the
-    shadow answered if one ran, for their records once the response is a 200."""
+def note(use_case: str, model: LoadedModel, kind: str, inputs: Any, answer: Any) -> None:
+    """Remember what this request answered (``records.line_of`` says what ``kind``, ``inputs`` and
+    ``answer`` are), and what the shadow answered if one ran, for their records once the response is a 200."""
     log = current_app.extensions.get(EXTENSION)
     if log is not None:
-        log.note(use_case, model, kind, answer, pack)
+        log.note(use_case, model, kind, inputs, answer)
 
 
 def _fields(use_case: UseCase, inputs: dict[str, Any]) -> set[str]:

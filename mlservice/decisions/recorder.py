@@ -7,6 +7,11 @@ recorder running, workers only append each batch to the spool (one file write pe
 ``LINGER``), and the store's work happens here, in a process of its own. Without one
 (``flask run``, tests, a recorder that died), workers write to the store themselves.
 
+It runs at the lowest priority: its work (about 10 µs a record, on a request that costs
+0.5 ms) waits for CPU that serving leaves, and through a saturated minute the records wait
+in the spool. When the spool is more than ``writer.HELP_SHARE`` full, the workers write
+from it too, at their own priority: past that point, keeping every record costs serving.
+
 Started by the gunicorn master (deploy/gunicorn.conf.py) as ``python -m
 mlservice.decisions.recorder``, which imports only what it needs (the store, the spool,
 the config's loader): the whole app would cost it seconds of CPU at every start. It stops
@@ -31,11 +36,12 @@ from mlservice.decisions.spool import RECORDER_LOCK, RECORDER_STATUS, Spool
 from mlservice.decisions.store import RecordStore
 
 log = logging.getLogger(__name__)
-IDLE_SECONDS = 0.2
+#: Between passes: larger transactions cost less per record (index pages written once per commit).
+IDLE_SECONDS = 0.5
 RETRY_SECONDS = 1.0
-#: Below the workers' priority: its few percent of a core wait for a worker to finish a request rather
-#: than interrupt it. It never falls behind for that: a niced process still gets its share of a busy CPU.
-NICENESS = 5
+#: The lowest: at any higher niceness a process takes its full demand from a busy CPU (the scheduler
+#: gives it its weight's share, which is more than it needs), so serving paid for every record at once.
+NICENESS = 19
 #: At a stop, how long the recorder keeps writing what waits before it exits (the rest stays spooled).
 DRAIN_SECONDS = 10.0
 

@@ -1,7 +1,9 @@
 """The spool: batches of records on local disk, waiting for the store.
 
 A batch is one file, written under a hidden name and renamed into place, so a listing
-never returns half a file. Whoever writes a batch into the store first claims it by
+never returns half a file: a header line with the batch id, then each request's line as
+the worker made it (``records.line_of``); whoever writes it into the store makes the
+records. A file of the first format (one JSON object holding the records) is still read. Whoever writes a batch into the store first claims it by
 renaming it to another hidden name (no two processes write the same one) and removes
 it once written; a batch claimed by a process that died since goes back. The store
 skips a batch id it has seen, so a batch written twice (killed between the insert and
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from mlservice.decisions.records import rows_of
 from mlservice.decisions.store import RecordStore, Row
 from mlservice.files import pid_alive
 from mlservice.observability import metrics
@@ -27,6 +30,9 @@ CLAIMED = ".claimed-"
 #: Held (exclusively) by the host's recorder for as long as it runs.
 RECORDER_LOCK = ".recorder.lock"
 RECORDER_STATUS = ".recorder.json"
+#: How long a reading of the spool's size serves (with what this process put since): a reading stats every
+#: file, and the spool grows exactly when the host has no time to spare.
+SIZE_SECONDS = 1.0
 
 
 class Spool:
@@ -34,17 +40,19 @@ class Spool:
 
     def __init__(self, folder: Path, max_bytes: int) -> None:
         self.folder, self.max_bytes = folder, max_bytes
+        self._size, self._size_until = 0, 0.0
 
-    def put(self, batch_id: str, rows: list[Row]) -> bool:
-        """Write a batch; False (nothing written) when the spool is full."""
-        data = orjson.dumps({"batch_id": batch_id, "rows": [list(r) for r in rows]})
-        if self.bytes() + len(data) > self.max_bytes:
+    def put(self, batch_id: str, lines: list[bytes]) -> bool:
+        """Write a batch of requests' lines; False (nothing written) when the spool is full."""
+        data = b"\n".join([orjson.dumps({"batch_id": batch_id}), *lines])
+        if self.size() + len(data) > self.max_bytes:
             return False
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}-{batch_id}{SUFFIX}"
         temporary = self.folder / f".{name}"
         temporary.write_bytes(data)
         os.replace(temporary, self.folder / name)
+        self._size += len(data)
         return True
 
     def replay(self, store: RecordStore, max_rows: int = 50_000) -> tuple[int, str | None]:
@@ -62,8 +70,7 @@ class Spool:
                 except FileNotFoundError:
                     continue  # another process claimed it
                 try:
-                    batch = orjson.loads(mine.read_bytes())
-                    batches.append((batch["batch_id"], [Row(*values) for values in batch["rows"]]))
+                    batches.append(_batch(mine.read_bytes()))
                 except (ValueError, KeyError, TypeError):  # not a batch this code wrote: kept aside, never retried
                     os.rename(mine, path.with_name(f".corrupt-{path.name}"))
                     log.error("decision spool: unreadable batch kept aside file=.corrupt-%s", path.name)
@@ -93,7 +100,14 @@ class Spool:
     def claimed_by(self, pid: int) -> bool:
         return any(n.startswith(f"{CLAIMED}{pid}-") for n in self._names())
 
+    def size(self) -> int:
+        """The spool's bytes, as read at most ``SIZE_SECONDS`` ago plus what this process put since."""
+        if time.monotonic() >= self._size_until:
+            self._size, self._size_until = self.bytes(), time.monotonic() + SIZE_SECONDS
+        return self._size
+
     def bytes(self) -> int:
+        """The spool's bytes now."""
         total = 0
         for path in self.batches():
             try:
@@ -132,3 +146,12 @@ class Spool:
             return os.listdir(self.folder)
         except FileNotFoundError:
             return []
+
+
+def _batch(data: bytes) -> tuple[str, list[Row]]:
+    """A spool file's batch id and records (the first format held the records themselves)."""
+    header, _, lines = data.partition(b"\n")
+    batch = orjson.loads(header)
+    if "rows" in batch:
+        return batch["batch_id"], [Row(*values) for values in batch["rows"]]
+    return batch["batch_id"], [row for line in lines.split(b"\n") if line for row in rows_of(line)]

@@ -1,12 +1,13 @@
 """Handing records off in the background: batched, never blocking a request.
 
 Each process has one writer thread, started by its first record (a thread never
-survives gunicorn's fork). A request only appends its ``Pending`` to a deque: no lock,
-no wake-up. The thread wakes every ``LINGER`` seconds and takes what is there as one
-batch: fewer, larger batches cost the store less per record (index pages are written
+survives gunicorn's fork). A request only appends its line (``records.line_of``) to a
+deque: no lock, no wake-up. The thread wakes every ``LINGER`` seconds and takes what is
+there as one batch: fewer, larger batches cost the store less per record (index pages are written
 once per batch). When the host's recorder runs (``recorder.py``), the batch goes to the
 spool, and the recorder writes it; otherwise the thread inserts it itself, and spools it
-only if the store fails, replaying the spool once the store answers again. When the
+only if the store fails, replaying the spool once the store answers again (and, with a
+recorder, once the spool is ``HELP_SHARE`` full: the recorder has fallen behind). When the
 spool is full the batch is dropped and counted: the service keeps serving, and
 readiness says so. A graceful stop (``flush``) hands off what is queued.
 """
@@ -18,13 +19,12 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from mlservice.decisions import recorder
-from mlservice.decisions.records import Pending
+from mlservice.decisions.records import rows_of
 from mlservice.decisions.spool import Spool
-from mlservice.decisions.store import RecordStore, Row
+from mlservice.decisions.store import RecordStore
 from mlservice.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,18 @@ QUEUE_SIZE = 20_000
 MAX_QUEUED_ROWS = 100_000
 RETRY_SECONDS = 1.0
 LINGER = 0.5
+#: Past this share of the spool's bound, workers write spooled batches too, although a recorder runs: it
+#: works at the lowest priority, and through sustained saturation it would fall behind until records drop.
+HELP_SHARE = 0.25
 
 
 class Writer:
     """The background writer of one process."""
 
-    def __init__(self, store: RecordStore, expand: Callable[[Pending], list[Row]], spool: Spool) -> None:
-        self.store, self.expand, self.spool = store, expand, spool
-        self.pending: deque[Pending] = deque()
+    def __init__(self, store: RecordStore, spool: Spool) -> None:
+        self.store, self.spool = store, spool
+        #: Each request's line and how many records it makes.
+        self.pending: deque[tuple[bytes, int]] = deque()
         self.dropped = 0
         #: Rows put and rows taken, each counted by one side only (request thread, writer), so no lock is needed.
         self.put_rows = self.taken_rows = 0
@@ -58,15 +62,15 @@ class Writer:
     def queued_rows(self) -> int:
         return self.put_rows - self.taken_rows
 
-    def put(self, pending: Pending) -> None:
-        """Hand a request's records to the writer; never waits (beyond the bounds they are dropped and counted)."""
+    def put(self, line: bytes, rows: int) -> None:
+        """Hand a request's line (of ``rows`` records) to the writer; never waits (beyond the bounds they are
+        dropped and counted)."""
         if self._thread is None:
             self._start_thread()
-        rows = pending.rows
         if len(self.pending) >= QUEUE_SIZE or self.queued_rows + rows > MAX_QUEUED_ROWS:
             self._drop(rows, "queue full")
             return
-        self.pending.append(pending)
+        self.pending.append((line, rows))
         self.put_rows += rows
 
     def flush(self, timeout: float = 10.0) -> None:
@@ -109,7 +113,7 @@ class Writer:
                     self._write_batch()
                 if time.monotonic() >= next_replay:
                     next_replay = time.monotonic() + RETRY_SECONDS
-                    if not self.spool.recorder_running():
+                    if not self.spool.recorder_running() or self.spool.size() > HELP_SHARE * self.spool.max_bytes:
                         self._replay()
             except Exception as exc:  # noqa: BLE001 - the writer must outlive anything a store or disk does
                 self.last_error = type(exc).__name__
@@ -119,40 +123,40 @@ class Writer:
     def _write_batch(self) -> None:
         """Up to ``BATCH`` requests' records, handed off as one batch."""
         with self._writing:
-            batch: list[Pending] = []
+            batch: list[tuple[bytes, int]] = []
             try:
                 while len(batch) < BATCH:
                     batch.append(self.pending.popleft())
             except IndexError:
                 pass
+            count = sum(rows for _, rows in batch)
             try:
                 if batch:
-                    self._write(batch)
+                    self._write([line for line, _ in batch], count)
             finally:
-                self.taken_rows += sum(p.rows for p in batch)
+                self.taken_rows += count
 
-    def _write(self, batch: list[Pending]) -> None:
-        batch_id, rows = secrets.token_hex(16), []
-        for pending in batch:
-            rows += self.expand(pending)
+    def _write(self, lines: list[bytes], count: int) -> None:
+        """With a recorder, to the spool as they are (the recorder makes the records); else into the store."""
+        batch_id = secrets.token_hex(16)
         if self.spool.recorder_running():
-            self._spool(batch_id, rows)
+            self._spool(batch_id, lines, count)
             return
         try:
-            self.store.insert([(batch_id, rows)])
+            self.store.insert([(batch_id, [row for line in lines for row in rows_of(line)])])
             self.last_error = None
-            metrics.record_decisions_written(len(rows))
-        except Exception as exc:  # noqa: BLE001 - any store failure: keep the rows on disk
+            metrics.record_decisions_written(count)
+        except Exception as exc:  # noqa: BLE001 - any store failure: keep the lines on disk
             self.last_error = type(exc).__name__
-            self._spool(batch_id, rows)
-            metrics.record_decisions_spooled(len(rows))
+            self._spool(batch_id, lines, count)
+            metrics.record_decisions_spooled(count)
 
-    def _spool(self, batch_id: str, rows: list[Row]) -> None:
+    def _spool(self, batch_id: str, lines: list[bytes], count: int) -> None:
         try:
-            if not self.spool.put(batch_id, rows):
-                self._drop(len(rows), "spool full")
+            if not self.spool.put(batch_id, lines):
+                self._drop(count, "spool full")
         except OSError:
-            self._drop(len(rows), "spool unwritable")
+            self._drop(count, "spool unwritable")
 
     def _replay(self) -> None:
         _, error = self.spool.replay(self.store)

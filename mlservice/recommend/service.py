@@ -26,7 +26,7 @@ def recommend(query: dict[str, Any]) -> dict[str, Any]:
     key = str(query["user_id"]) if "user_id" in query else None
     result, model = run_routed(NAME, key, lambda m: _recommend(m, query), _same_items)
     metrics.count_warnings(NAME, [result["warnings"]])
-    note(NAME, model, "one", result, lambda answer: (query, answer))
+    note(NAME, model, "one", query, result)
     return {**result, "model": model.ref}
 
 
