@@ -21,10 +21,11 @@ import sys
 import tempfile
 import time
 from importlib import metadata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import bodies, inprocess, memory, mlserver, parts, procs, report, wrk
+from bench import bodies, inprocess, memory, mlserver, parts, procs, records, report, wrk
 from bench.catalog import synthetic
 
 DEFAULT_OUT = procs.ROOT / "bench" / "results"
@@ -101,13 +102,7 @@ def _servers(args: argparse.Namespace, cases: dict[str, Any], run_dir: Path,
         mem["floor"] = memory.server_memory(floor)
         http += _measure_cases(server, cases, args, (*ROW_CASES, *COLUMN_CASES, FILTERED), floor=floor, models=models)
         mem["after every case"] = memory.server_memory(server)
-    # Decision records cost: the same service with recording off and on, alternating on /risk single rows.
-    off_env = {**env, "MLSERVICE_DECISIONS_ENABLED": "false"}
-    on_env = {**env, "MLSERVICE_DECISIONS_ENABLED": "true",
-              "MLSERVICE_DECISIONS_URL": f"sqlite:///{run_dir / 'decisions.sqlite3'}"}
-    with procs.serve("records off", "wsgi:app", log, off_env) as off, \
-            procs.serve("records on", "wsgi:app", log, on_env) as on:
-        http += _alternating(off, on, "risk", cases["risk"][1], args)
+    http += _records_pairs(env, cases, args, log, run_dir)
     http += _monitoring_pair(env, cases, args, log)
     # Memory compared like with like: a fresh server after the same single-row load as the floor's;
     # "no models" is the same service with an empty models config (its /risk answers 503).
@@ -247,6 +242,24 @@ def _paired(floor: procs.Server, server: procs.Server, case: str, body: Path,
     return [_combined(slices["floor"]) | {"pair": case}, _combined(slices[case])]
 
 
+def _records_pairs(env: dict[str, str], cases: dict[str, Any], args: argparse.Namespace, log: Path,
+                   run_dir: Path) -> list[dict[str, Any]]:
+    """Decision records' cost (bench/records.py): the same service with recording off and on, alternating on
+    /risk single rows and on 1,000-row batches; each "on" run says what its recorder spent per record."""
+    off_env = {**env, "MLSERVICE_DECISIONS_ENABLED": "false"}
+    out = []
+    with procs.serve("records off", "wsgi:app", log, off_env) as off, \
+            procs.serve("records on", "wsgi:app", log, records.on_env(env, run_dir)) as on:
+        recorder = records.recorder_pid(on)
+        for rows in (1, 1000):
+            settle, waits = records.settler(run_dir)
+            cpu, before = procs.cpu_seconds(recorder) if recorder else 0.0, records.written(run_dir)
+            off_run, on_run = _alternating(off, on, "risk", cases["risk"][rows], args, rows, after_second=settle)
+            spent = (procs.cpu_seconds(recorder) - cpu) if recorder else 0.0
+            out += [off_run, records.summary(on_run, spent, records.written(run_dir) - before, waits)]
+    return out
+
+
 def _monitoring_pair(env: dict[str, str], cases: dict[str, Any], args: argparse.Namespace,
                      log: Path) -> list[dict[str, Any]]:
     """Monitoring's cost: the same service with monitoring off and on (its default), alternating on
@@ -258,17 +271,23 @@ def _monitoring_pair(env: dict[str, str], cases: dict[str, Any], args: argparse.
 
 
 def _alternating(first: procs.Server, second: procs.Server, case: str, body: Path,
-                 args: argparse.Namespace, rows: int = 1, second_case: str | None = None) -> list[dict[str, Any]]:
+                 args: argparse.Namespace, rows: int = 1, second_case: str | None = None,
+                 after_second: Callable[[], None] | None = None) -> list[dict[str, Any]]:
     """Two servers on the same body in alternating slices, so their ratio sees one machine speed
-    (``second_case``: the second server's name for the case, when its path differs)."""
+    (``second_case``: the second server's name for the case, when its path differs; ``after_second``:
+    what to wait for after the warm-up and after each of the second server's slices, untimed)."""
     _step(f"{first.name} and {second.name}, alternating: {case}, {rows} row(s) per request")
     pairs = ((first, case), (second, second_case or case))
     slices: list[list[dict[str, Any]]] = [[], []]
     for target, its_case in pairs:
         _warm_up(target, its_case, body, rows, args)
+    if after_second is not None:
+        after_second()
     for _ in range(PAIR_SLICES):
         for (target, its_case), runs in zip(pairs, slices):
             runs.append(_measure(target, its_case, body, rows, args, seconds=args.seconds / PAIR_SLICES, warm_up=False))
+        if after_second is not None:
+            after_second()
     return [_combined(runs) for runs in slices]
 
 
@@ -392,6 +411,9 @@ def summary(results: dict[str, Any]) -> str:
              "In process", *report.floors_table(results["inprocess"]), "",
              "In process, the parts of one request (µs per request)", *report.parts_table(results["parts"]), "",
              "Memory and start-up", *report.memory_table(results["memory"], results["ready"]), "",
+             "Decision records on against off (/risk; the recorder's CPU, at the lowest priority, over the pair; "
+             "settle: how long after each 'on' slice its records were all in the store)",
+             *report.records_table(results["http"]), "",
              "Targets"]
     lines += [report.Check(**{k: v for k, v in c.items() if k != "passed"}).line() for c in results["checks"]]
     return "\n".join(lines)

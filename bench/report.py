@@ -91,6 +91,17 @@ def checks(results: dict[str, Any]) -> list[Check]:
     return out
 
 
+def records_table(http: list[dict[str, Any]]) -> list[str]:
+    lines = [_row("rows/req", "off req/s", "on req/s", "on/off", "p99 ms off, on", "records", "recorder µs/record",
+                  "settle s"), _row(*["---"] * 8)]
+    for on in (r for r in http if r["server"] == "records on"):
+        off = find(http, "records off", on["case"], on["rows"])
+        lines.append(_row(on["rows"], f"{off['req_s']:,.0f}", f"{on['req_s']:,.0f}", f"{on['req_s'] / off['req_s']:.3f}",
+                          f"{off['p99_ms']:.1f}, {on['p99_ms']:.1f}", f"{on['records_written']:,}",
+                          f"{on['recorder_us_per_record']:.1f}", f"{on['settle_s']:.2f}"))
+    return lines
+
+
 def http_table(http: list[dict[str, Any]]) -> list[str]:
     lines = [_row("server", "case", "rows/req", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "c/a", "c/b",
                   "c/d", "c/s", "others' CPU %"), _row(*["---"] * 14)]

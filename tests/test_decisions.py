@@ -268,31 +268,35 @@ def test_with_a_recorder_running_workers_only_spool_and_the_recorder_writes(tmp_
     assert sorted(r["request_id"] for r in log.store.export()) == ["r0", "r1", "r2"]
 
 
-def test_workers_write_the_spool_themselves_once_a_recorder_falls_behind(tmp_path, monkeypatch):
-    """The recorder runs at the lowest priority; through sustained saturation it falls behind, and past
-    ``HELP_SHARE`` of the spool the workers write it at their own priority rather than let records drop."""
-    from mlservice.decisions import spool as spool_module
-    from mlservice.decisions import writer
-
-    monkeypatch.setattr(spool_module, "SIZE_SECONDS", 0.0)
-    monkeypatch.setattr(writer, "RETRY_SECONDS", 0.05)
+def test_a_recorder_starved_of_cpu_catches_up_at_its_own_priority_before_records_drop(tmp_path, monkeypatch):
+    """The recorder's writing thread runs at the lowest priority; through sustained saturation it gets no CPU
+    (simulated: its passes write nothing). Past ``CATCH_UP_SHARE`` of the spool, the thread that kept the
+    recorder's priority writes everything that waits."""
+    real_pass = recorder._pass
+    monkeypatch.setattr(recorder, "_pass", lambda store, spool: real_pass(store, spool)
+                        if threading.current_thread().name == "decision-catch-up" else recorder.IDLE_SECONDS)
+    monkeypatch.setattr(recorder, "IDLE_SECONDS", 0.05)
     app = make(tmp_path, DECISIONS_SPOOL_MAX_BYTES=20_000)
     log, client = app.extensions[EXTENSION], app.test_client()
-    log.spool.folder.mkdir(parents=True)
-    with open(log.spool.folder / spool_module.RECORDER_LOCK, "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a recorder that holds the spool and writes nothing
+    stop = threading.Event()
+    running = threading.Thread(target=recorder.record, args=(RecordStore(app.config["DECISIONS_URL"]), log.spool, stop))
+    running.start()
+    try:
+        assert wait_until(log.spool.recorder_running, timeout=5) >= 0
         for i in range(2):
             assert client.post("/diagnose", json=PATIENTS[0], headers={"X-Request-ID": f"f{i}"}).status_code == 200
             log.writer.flush()
-        assert log.spool.size() < writer.HELP_SHARE * log.spool.max_bytes
         time.sleep(0.3)
-        assert log.store.count() == 0 and log.spool.waiting() == 2  # below the share: left to the recorder
+        assert log.spool.bytes() < recorder.CATCH_UP_SHARE * log.spool.max_bytes
+        assert log.store.count() == 0 and log.spool.waiting() == 2  # below the share: left to the starved thread
         for i in range(2, 30):
             assert client.post("/diagnose", json=PATIENTS[0], headers={"X-Request-ID": f"f{i}"}).status_code == 200
             log.writer.flush()
-        assert log.spool.size() > writer.HELP_SHARE * log.spool.max_bytes
         assert wait_until(lambda: log.store.count() == 30, timeout=10) >= 0
-    assert log.writer.dropped == 0 and log.spool.waiting() == 0
+    finally:
+        stop.set()
+        running.join(10)
+    assert log.writer.dropped == 0 and log.spool.waiting() == 0 and not running.is_alive()
 
 
 def test_a_spooled_batch_is_written_once_whatever_happens_to_whoever_claimed_it(tmp_path):

@@ -61,7 +61,7 @@ class DecisionLog:
         now.decisions = lines
 
     def _after(self, response: Response) -> Response:
-        lines = g.pop("decisions", None)
+        lines = g._get_current_object().pop("decisions", None)  # noqa: SLF001 - one proxy look-up, not two
         if lines is not None and response.status_code == 200:
             for line, rows in lines:
                 self.writer.put(line, rows)

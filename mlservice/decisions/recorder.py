@@ -7,10 +7,13 @@ recorder running, workers only append each batch to the spool (one file write pe
 ``LINGER``), and the store's work happens here, in a process of its own. Without one
 (``flask run``, tests, a recorder that died), workers write to the store themselves.
 
-It runs at the lowest priority: its work (about 10 µs a record, on a request that costs
-0.5 ms) waits for CPU that serving leaves, and through a saturated minute the records wait
-in the spool. When the spool is more than ``writer.HELP_SHARE`` full, the workers write
-from it too, at their own priority: past that point, keeping every record costs serving.
+Its writing thread runs at the lowest priority: its work (10 to 20 µs a record, on a
+request that costs 0.5 ms) waits for CPU that serving leaves, and through a saturated
+burst the records wait in the spool. Niceness is per thread on Linux, and an unprivileged
+thread can lower its priority but never raise it again, so a second thread keeps the
+priority the recorder started with: when the spool is ``CATCH_UP_SHARE`` full (sustained
+saturation), it writes until half of that is left, at serving's expense, rather than let
+records be dropped.
 
 Started by the gunicorn master (deploy/gunicorn.conf.py) as ``python -m
 mlservice.decisions.recorder``, which imports only what it needs (the store, the spool,
@@ -39,9 +42,11 @@ log = logging.getLogger(__name__)
 #: Between passes: larger transactions cost less per record (index pages written once per commit).
 IDLE_SECONDS = 0.5
 RETRY_SECONDS = 1.0
-#: The lowest: at any higher niceness a process takes its full demand from a busy CPU (the scheduler
-#: gives it its weight's share, which is more than it needs), so serving paid for every record at once.
+#: The writing thread's: the lowest. At any higher niceness a thread takes its full demand from a busy
+#: CPU (the scheduler gives it its weight's share, which is more than it needs): serving paid at once.
 NICENESS = 19
+#: The share of the spool's bound past which the catch-up thread writes at the recorder's own priority.
+CATCH_UP_SHARE = 0.25
 #: At a stop, how long the recorder keeps writing what waits before it exits (the rest stays spooled).
 DRAIN_SECONDS = 10.0
 
@@ -60,11 +65,36 @@ def record(store: RecordStore, spool: Spool, stop: threading.Event) -> None:
             return
         store.migrate()
         log.info("decision recorder writing spool=%s", spool.folder)
+        behind = threading.Event()
+        catching_up = threading.Thread(target=_catch_up, args=(store, spool, stop, behind), daemon=True,
+                                       name="decision-catch-up")
+        catching_up.start()  # before this thread's priority is lowered: a new thread takes its creator's
+        _lower_this_thread()
         while not stop.is_set():
-            stop.wait(_pass(store, spool))
+            stop.wait(IDLE_SECONDS if behind.is_set() else _pass(store, spool))
+        catching_up.join()
         deadline = time.monotonic() + DRAIN_SECONDS
         while spool.batches() and time.monotonic() < deadline and _pass(store, spool) != RETRY_SECONDS:
             pass
+
+
+def _catch_up(store: RecordStore, spool: Spool, stop: threading.Event, behind: threading.Event) -> None:
+    """At the recorder's starting priority: once the spool is ``CATCH_UP_SHARE`` full, write all that waits
+    (meanwhile the lowered thread stands by, so the two do not contend for the interpreter)."""
+    while not stop.wait(IDLE_SECONDS):
+        waiting = spool.bytes()
+        if waiting > CATCH_UP_SHARE * spool.max_bytes:
+            behind.set()
+            log.warning("decision recorder catching up spooled_bytes=%d", waiting)
+            _pass(store, spool)
+            behind.clear()
+
+
+def _lower_this_thread() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)  # this thread only, on Linux
+    except OSError as error:
+        log.warning("decision recorder keeps its priority error=%s", type(error).__name__)
 
 
 def _pass(store: RecordStore, spool: Spool) -> float:
@@ -96,7 +126,6 @@ def last_error(spool: Spool) -> str | None:
 def main() -> None:
     """The recorder of the spool the service's config names, until SIGTERM or its parent is gone."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    os.nice(NICENESS)
     app = Flask("mlservice")
     load_config(app)
     stop = threading.Event()

@@ -6,8 +6,7 @@ deque: no lock, no wake-up. The thread wakes every ``LINGER`` seconds and takes 
 there as one batch: fewer, larger batches cost the store less per record (index pages are written
 once per batch). When the host's recorder runs (``recorder.py``), the batch goes to the
 spool, and the recorder writes it; otherwise the thread inserts it itself, and spools it
-only if the store fails, replaying the spool once the store answers again (and, with a
-recorder, once the spool is ``HELP_SHARE`` full: the recorder has fallen behind). When the
+only if the store fails, replaying the spool once the store answers again. When the
 spool is full the batch is dropped and counted: the service keeps serving, and
 readiness says so. A graceful stop (``flush``) hands off what is queued.
 """
@@ -36,9 +35,6 @@ QUEUE_SIZE = 20_000
 MAX_QUEUED_ROWS = 100_000
 RETRY_SECONDS = 1.0
 LINGER = 0.5
-#: Past this share of the spool's bound, workers write spooled batches too, although a recorder runs: it
-#: works at the lowest priority, and through sustained saturation it would fall behind until records drop.
-HELP_SHARE = 0.25
 
 
 class Writer:
@@ -113,7 +109,7 @@ class Writer:
                     self._write_batch()
                 if time.monotonic() >= next_replay:
                     next_replay = time.monotonic() + RETRY_SECONDS
-                    if not self.spool.recorder_running() or self.spool.size() > HELP_SHARE * self.spool.max_bytes:
+                    if not self.spool.recorder_running():
                         self._replay()
             except Exception as exc:  # noqa: BLE001 - the writer must outlive anything a store or disk does
                 self.last_error = type(exc).__name__
