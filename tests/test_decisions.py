@@ -272,10 +272,13 @@ def test_a_recorder_starved_of_cpu_catches_up_at_its_own_priority_before_records
     """The recorder's writing thread runs at the lowest priority; through sustained saturation it gets no CPU
     (simulated: its passes write nothing). Past ``CATCH_UP_SHARE`` of the spool, the thread that kept the
     recorder's priority writes everything that waits."""
+    from mlservice.decisions import writer
+
     real_pass = recorder._pass
     monkeypatch.setattr(recorder, "_pass", lambda store, spool: real_pass(store, spool)
                         if threading.current_thread().name == "decision-catch-up" else recorder.IDLE_SECONDS)
     monkeypatch.setattr(recorder, "IDLE_SECONDS", 0.05)
+    monkeypatch.setattr(writer, "LINGER", 60.0)  # batches are spooled by this test's flushes only
     app = make(tmp_path, DECISIONS_SPOOL_MAX_BYTES=20_000)
     log, client = app.extensions[EXTENSION], app.test_client()
     stop = threading.Event()
@@ -289,9 +292,9 @@ def test_a_recorder_starved_of_cpu_catches_up_at_its_own_priority_before_records
         time.sleep(0.3)
         assert log.spool.bytes() < recorder.CATCH_UP_SHARE * log.spool.max_bytes
         assert log.store.count() == 0 and log.spool.waiting() == 2  # below the share: left to the starved thread
-        for i in range(2, 30):
+        for i in range(2, 30):  # one batch (flushed once) that takes the spool past the share
             assert client.post("/diagnose", json=PATIENTS[0], headers={"X-Request-ID": f"f{i}"}).status_code == 200
-            log.writer.flush()
+        log.writer.flush()
         assert wait_until(lambda: log.store.count() == 30, timeout=10) >= 0
     finally:
         stop.set()
