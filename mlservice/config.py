@@ -51,7 +51,7 @@ class Defaults:
     BEHIND_PROXY = False  # True behind exactly one reverse proxy (nginx): trust its X-Forwarded-*
     PROXY_ADDRESSES = ["127.0.0.1", "::1"]  # the proxy's own addresses: X-Forwarded-* from anyone else is ignored
     LOG_LEVEL = "INFO"
-    DECISIONS_ENABLED = False  # a record per prediction (docs/decisions.md: off by default until it costs <= 5 %)
+    DECISIONS_ENABLED = True  # a record per prediction, outputs only unless DECISIONS_INPUTS says (docs/decisions.md)
     DECISIONS_URL = None  # SQLAlchemy URL (postgresql+psycopg://…); default: SQLite in $TMPDIR
     DECISIONS_INPUTS = {}  # {use case: {field: "omit" | "hash" | "keep"}}; unnamed fields are omitted
     DECISIONS_HASH_KEY = None  # the HMAC key of "hash" fields (MLSERVICE_DECISIONS_HASH_KEY)

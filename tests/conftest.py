@@ -1,6 +1,9 @@
 """Fixtures: every app is built through the factory; unit tests use tiny models in tmp_path."""
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,6 +42,20 @@ def make_app(tmp_path: Path) -> Callable[..., Flask]:
                            **config})
 
     return build
+
+
+_RECORDS = Path(tempfile.mkdtemp(prefix="mlservice-test-records-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Decision records are on by default: the tests' apps (and the servers they start) record into this
+    session's folder, not into the default store in $TMPDIR, which anything the user runs shares."""
+    os.environ.setdefault("MLSERVICE_DECISIONS_URL", f"sqlite:///{_RECORDS / 'records.sqlite3'}")
+    os.environ.setdefault("MLSERVICE_DECISIONS_SPOOL_DIR", str(_RECORDS / "spool"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_RECORDS, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

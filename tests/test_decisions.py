@@ -379,12 +379,18 @@ def assert_migrated_and_found(store: RecordStore) -> None:
     assert store.migrate() == 3
     found = store.by_request("old-1")
     assert [(r["request_id"], r["row"], r["outputs"]) for r in found] == [("old-1", 0, {"row": 2}), ("old-1", 1, {"row": 3})]
-    indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("mlservice_decisions")}
-    assert "ix_mlservice_decisions_request_key" in indexes and "ix_mlservice_decisions_request_id" not in indexes
     assert "request_key" not in found[0]
+    new = Row(datetime.now(timezone.utc).timestamp(), "new-1", 0, None, "risk", "risk", "1", "0" * 64, "default",
+              '{"row": 9}', None, None)
+    assert store.insert([("b-new", [new])]) == 1
+    assert [r["outputs"] for r in store.by_request("new-1")] == [{"row": 9}]
+    indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("mlservice_decisions")}
+    # the full request-id index is gone; old records are found through one that covers only them
+    assert {"ix_mlservice_decisions_request_key", "ix_mlservice_decisions_request_id_unkeyed"} <= indexes
+    assert "ix_mlservice_decisions_request_id" not in indexes
 
 
-def test_records_from_before_request_keys_get_theirs_and_are_found(tmp_path):
+def test_records_from_before_request_keys_are_found_beside_new_ones(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     an_older_store(url)
     assert_migrated_and_found(RecordStore(url))

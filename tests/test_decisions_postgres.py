@@ -62,7 +62,7 @@ def test_records_written_equal_predictions_served_through_an_outage_a_sigterm_an
         postgres.remove()
 
 
-def test_records_from_before_request_keys_get_theirs_and_are_found_in_postgresql():
+def test_records_from_before_request_keys_are_found_beside_new_ones_in_postgresql():
     from tests.test_decisions import an_older_store, assert_migrated_and_found
 
     postgres = Postgres().init()
