@@ -137,7 +137,10 @@ def _mlserver(args: argparse.Namespace, models: dict[str, Any], run_dir: Path) -
 
 
 def _service_env(args: argparse.Namespace, run_dir: Path) -> dict[str, str]:
-    return {"MLSERVICE_MODELS_CONFIG": str(args.models_config), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state")}
+    """The service as shipped (decision records on), its state and records inside the run's folder."""
+    return {"MLSERVICE_MODELS_CONFIG": str(args.models_config), "MLSERVICE_MODELS_STATE_DIR": str(run_dir / "state"),
+            "MLSERVICE_DECISIONS_URL": f"sqlite:///{run_dir / 'service-records.sqlite3'}",
+            "MLSERVICE_DECISIONS_SPOOL_DIR": str(run_dir / "service-spool")}
 
 
 def _starts(args: argparse.Namespace, run_dir: Path) -> list[float]:
@@ -257,6 +260,7 @@ def _records_pairs(env: dict[str, str], cases: dict[str, Any], args: argparse.Na
             off_run, on_run = _alternating(off, on, "risk", cases["risk"][rows], args, rows, after_second=settle)
             spent = (procs.cpu_seconds(recorder) - cpu) if recorder else 0.0
             out += [off_run, records.summary(on_run, spent, records.written(run_dir) - before, waits)]
+    records.remove_store(run_dir)  # a million records' dirty pages, written back during the next cases, cost them CPU
     return out
 
 

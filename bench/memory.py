@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import procs
+from bench import procs, records
 
 #: Run in a fresh interpreter: RSS growth from loading every model, with the app and
 #: the libraries the pickles need already imported.
@@ -39,7 +39,11 @@ def models_kib(models_config: Path, run_dir: Path) -> int:
 def server_memory(server: procs.Server) -> dict[str, Any]:
     """PSS, RSS and private memory of the master and each worker; a worker beyond the first
     adds its private memory (its shared pages are already counted)."""
-    pids = server.pids()
-    rows = [{"role": "master" if i == 0 else f"worker {i}", **procs.memory_kib(pid)} for i, pid in enumerate(pids)]
-    workers = rows[1:]
+    master, *children = server.pids()
+    recorder = records.recorder_pid(server)
+    workers = [{"role": f"worker {i}", **procs.memory_kib(pid)}
+               for i, pid in enumerate((p for p in children if p != recorder), start=1)]
+    rows = [{"role": "master", **procs.memory_kib(master)}, *workers]
+    if recorder is not None:  # the host's decision recorder: one per host, not per worker
+        rows.append({"role": "recorder", **procs.memory_kib(recorder)})
     return {"processes": rows, "added_per_worker_kib": max(w["uss"] for w in workers) if workers else 0}

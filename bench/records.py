@@ -67,3 +67,8 @@ def summary(on: dict[str, Any], recorder_cpu_s: float, records: int, waits: list
     """The "on" run with what its records cost outside its slices."""
     return on | {"records_written": records, "recorder_us_per_record": recorder_cpu_s / max(records, 1) * 1e6,
                  "settle_s": sum(waits) / max(len(waits), 1)}
+
+
+def remove_store(run_dir: Path) -> None:
+    for path in run_dir.glob("decisions.sqlite3*"):
+        path.unlink()
