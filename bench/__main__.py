@@ -268,6 +268,7 @@ def _monitoring_pair(env: dict[str, str], cases: dict[str, Any], args: argparse.
                      log: Path) -> list[dict[str, Any]]:
     """Monitoring's cost: the same service with monitoring off and on (its default), alternating on
     /risk single rows, records off in both."""
+    env = {**env, "MLSERVICE_DECISIONS_ENABLED": "false"}  # the records' pairs measure those
     off_env = {**env, "MLSERVICE_MONITORING_ENABLED": "false"}
     with procs.serve("monitoring off", "wsgi:app", log, off_env) as off, \
             procs.serve("monitoring on", "wsgi:app", log, env) as on:
