@@ -24,6 +24,8 @@ class Server:
     url: str
     proc: subprocess.Popen
     ready_seconds: float
+    #: Where the server's decision records wait for its recorder (None with records off).
+    spool: Path | None = None
 
     def pids(self) -> list[int]:
         """The master, then its workers."""
@@ -54,7 +56,9 @@ def serve(name: str, app: str, log: Path, env: dict[str, str], ready_path: str =
         try:
             url = f"http://127.0.0.1:{port}"
             ready = wait_ready(url + ready_path, proc, start, timeout=60.0)
-            yield Server(name, url, proc, ready)
+            records_on = full_env.get("MLSERVICE_DECISIONS_ENABLED", "true").lower() not in ("false", "0")
+            spool = Path(env["MLSERVICE_DECISIONS_SPOOL_DIR"]) if records_on and "MLSERVICE_DECISIONS_SPOOL_DIR" in env else None
+            yield Server(name, url, proc, ready, spool)
         finally:
             stop_process(proc, signal.SIGTERM, timeout=30.0)
 

@@ -1,8 +1,9 @@
 """Decision records' cost: the same service with recording off and on, alternating, and the recorder's CPU.
 
 The recorder works at the lowest priority, so its work waits for CPU that serving leaves.
-After each slice of the "on" server the harness waits until that slice's records are in
-the store: no slice of either server pays for records made in an earlier one. What the
+After each timed run of a server that records (``procs.Server.spool``) the harness waits
+until that run's records are in the store: no run of any server pays for records made in
+an earlier one. What the
 recorder spent is measured over the whole pair and reported per record beside the ratio.
 """
 from __future__ import annotations
@@ -28,20 +29,25 @@ def on_env(env: dict[str, str], run_dir: Path) -> dict[str, str]:
             "MLSERVICE_DECISIONS_SPOOL_DIR": str(run_dir / "decisions-spool")}
 
 
-def settler(run_dir: Path) -> tuple[Callable[[], None], list[float]]:
-    """A function that waits until the spool is empty, and the list of how long each wait took."""
-    spool, waits = run_dir / "decisions-spool", []
+def settler(spool: Path) -> tuple[Callable[[], None], list[float]]:
+    """A function that waits until ``spool`` is empty, and the list of how long each wait took."""
+    waits: list[float] = []
 
     def settle() -> None:
-        start = time.monotonic()
-        time.sleep(HAND_OFF_SECONDS)
-        while any(p.name.endswith(".rows.json") for p in spool.iterdir()):
-            if time.monotonic() - start > SETTLE_LIMIT_SECONDS:
-                break
-            time.sleep(0.02)
-        waits.append(time.monotonic() - start)
+        waits.append(settle_spool(spool))
 
     return settle, waits
+
+
+def settle_spool(spool: Path) -> float:
+    """Wait (untimed by the caller) until a slice's records have left ``spool``; the seconds it took."""
+    start = time.monotonic()
+    time.sleep(HAND_OFF_SECONDS)
+    while spool.is_dir() and any(p.name.endswith(".rows.json") for p in spool.iterdir()):
+        if time.monotonic() - start > SETTLE_LIMIT_SECONDS:
+            break
+        time.sleep(0.02)
+    return time.monotonic() - start
 
 
 def recorder_pid(server: procs.Server) -> int | None:
