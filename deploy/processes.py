@@ -78,6 +78,11 @@ def _is_recorder(pid: int) -> bool:
     return False
 
 
+def workers(master: int) -> list[int]:
+    """A gunicorn master's workers: its children but the decision recorder it starts beside them."""
+    return [pid for pid in children(master) if not _is_recorder(pid)]
+
+
 def children(pid: int) -> list[int]:
     """Pids whose parent is ``pid`` (a gunicorn master's workers), from /proc."""
     found = []

@@ -11,7 +11,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from deploy.processes import ROOT, children, free_port, wait_for
+from deploy.processes import ROOT, free_port, wait_for, workers
 from mlservice.cli import main
 
 
@@ -43,7 +43,7 @@ def test_serve_runs_gunicorn_with_the_production_config_as_documented():
                             start_new_session=True)
     try:
         wait_for(f"http://127.0.0.1:{port}/readyz", 90)
-        assert len(children(proc.pid)) == 1  # --workers, and the exec'd gunicorn master kept the pid
+        assert len(workers(proc.pid)) == 1  # --workers, and the exec'd gunicorn master kept the pid
         assert requests.get(f"http://127.0.0.1:{port}/models", timeout=5).status_code == 401  # production: auth on
         assert requests.get(f"http://127.0.0.1:{port}/docs", timeout=5).status_code == 404  # and docs off
     finally:
