@@ -49,6 +49,11 @@ def rows_of(line: bytes) -> list[Row]:
     return out
 
 
+def rows_of_lines(lines: list[bytes]) -> list[Row]:
+    """The records of a batch of lines (a spool file's, or what a worker's thread took)."""
+    return [row for line in lines if line for row in rows_of(line)]
+
+
 def json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from mlservice.decisions.records import rows_of
+from mlservice.decisions.records import rows_of_lines
 from mlservice.decisions.store import RecordStore, Row
 from mlservice.files import pid_alive
 from mlservice.observability import metrics
@@ -154,4 +154,4 @@ def _batch(data: bytes) -> tuple[str, list[Row]]:
     batch = orjson.loads(header)
     if "rows" in batch:
         return batch["batch_id"], [Row(*values) for values in batch["rows"]]
-    return batch["batch_id"], [row for line in lines.split(b"\n") if line for row in rows_of(line)]
+    return batch["batch_id"], rows_of_lines(lines.split(b"\n"))

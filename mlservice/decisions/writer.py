@@ -21,7 +21,7 @@ from collections import deque
 from typing import Any
 
 from mlservice.decisions import recorder
-from mlservice.decisions.records import rows_of
+from mlservice.decisions.records import rows_of_lines
 from mlservice.decisions.spool import Spool
 from mlservice.decisions.store import RecordStore
 from mlservice.observability import metrics
@@ -139,7 +139,7 @@ class Writer:
             self._spool(batch_id, lines, count)
             return
         try:
-            self.store.insert([(batch_id, [row for line in lines for row in rows_of(line)])])
+            self.store.insert([(batch_id, rows_of_lines(lines))])
             self.last_error = None
             metrics.record_decisions_written(count)
         except Exception as exc:  # noqa: BLE001 - any store failure: keep the lines on disk
