@@ -3,9 +3,9 @@
 A batch is one file, written under a hidden name and renamed into place, so a listing
 never returns half a file: a header line with the batch id, then each request's line as
 the worker made it (``records.line_of``); whoever writes it into the store makes the
-records. A file of the first format (one JSON object holding the records) is still read. Whoever writes a batch into the store first claims it by
-renaming it to another hidden name (no two processes write the same one) and removes
-it once written; a batch claimed by a process that died since goes back. The store
+records. A file of the first format (one JSON object holding the records) is still
+read. Whoever writes a batch into the store first claims it by renaming it to another
+hidden name (no two processes write the same one) and removes it once written; a batch claimed by a process that died since goes back. The store
 skips a batch id it has seen, so a batch written twice (killed between the insert and
 the removal) is kept once.
 """
