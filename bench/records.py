@@ -3,8 +3,8 @@
 The recorder works at the lowest priority, so its work waits for CPU that serving leaves.
 After each timed run of a server that records (``procs.Server.spool``) the harness waits
 until that run's records are in the store: no run of any server pays for records made in
-an earlier one. What the
-recorder spent is measured over the whole pair and reported per record beside the ratio.
+an earlier one. What the recorder spent is measured over the whole pair and reported per
+record beside the ratio.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procs
+from deploy.processes import is_recorder
 
 #: The writer's linger (``mlservice.decisions.writer.LINGER``) and a margin: a slice's last lines reach
 #: the spool no later than this after the slice.
@@ -51,13 +52,7 @@ def settle_spool(spool: Path) -> float:
 
 
 def recorder_pid(server: procs.Server) -> int | None:
-    for pid in server.pids():
-        try:
-            if b"mlservice.decisions.recorder" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                return pid
-        except OSError:
-            continue
-    return None
+    return next((pid for pid in server.pids() if is_recorder(pid)), None)
 
 
 def written(run_dir: Path) -> int:

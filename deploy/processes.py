@@ -72,7 +72,8 @@ def wait_for_port(address: str, timeout: float) -> None:
             time.sleep(0.05)
 
 
-def _is_recorder(pid: int) -> bool:
+def is_recorder(pid: int) -> bool:
+    """Whether ``pid`` is the decision recorder a gunicorn master starts beside its workers."""
     with contextlib.suppress(OSError):
         return b"mlservice.decisions.recorder" in Path(f"/proc/{pid}/cmdline").read_bytes()
     return False
@@ -80,7 +81,7 @@ def _is_recorder(pid: int) -> bool:
 
 def workers(master: int) -> list[int]:
     """A gunicorn master's workers: its children but the decision recorder it starts beside them."""
-    return [pid for pid in children(master) if not _is_recorder(pid)]
+    return [pid for pid in children(master) if not is_recorder(pid)]
 
 
 def children(pid: int) -> list[int]:
@@ -160,11 +161,11 @@ class Replica:
         wait_for(f"{self.url}/healthz", timeout)
 
     def worker_pids(self) -> list[int]:
-        return [pid for pid in self._children() if not _is_recorder(pid)]
+        return [pid for pid in self._children() if not is_recorder(pid)]
 
     def recorder_pids(self) -> list[int]:
         """The decision recorder the master starts beside its workers (with decision records on)."""
-        return [pid for pid in self._children() if _is_recorder(pid)]
+        return [pid for pid in self._children() if is_recorder(pid)]
 
     def _children(self) -> list[int]:
         return children(self.proc.pid) if self.proc else []

@@ -25,8 +25,9 @@ _DAY = 86400.0
 
 def line_of(head: tuple[float, str, str | None, str], ref: tuple[str, str, str], role: str, kind: str,
             inputs: Any, answer: Any, policy: InputPolicy, inputs_days: float) -> tuple[bytes, int]:
-    """One request's records as a line of JSON, and how many records it makes: ``head`` (time, request id, caller, use case), the model's
-    ``ref`` (name, version, full digest), its role, and the answer with the inputs the policy allows.
+    """One request's records as a line of JSON, and how many records it makes: ``head`` (time, request id,
+    caller, use case), the model's ``ref`` (name, version, full digest), its role, and the answer with the
+    inputs the policy allows.
 
     ``kind`` says what ``inputs`` and ``answer`` are: "rows" (the request's records, one answer per row),
     "columns" (a ``ColumnBatch`` and a dict of output columns) or "one" (a query and its answer).
